@@ -1,0 +1,35 @@
+# Two commands on a fresh clone: `make run` and `make test` (see README.md).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+DEV := DJANGO_DEBUG=true
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run example test test-postgres check clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -c 'import sys; sys.exit("Python 3.11 is required, found " + sys.version.split()[0]) if sys.version_info[:2] != (3, 11) else None'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+example: install
+	mkdir -p var
+	$(DEV) $(PY) manage.py migrate --verbosity 0
+	$(DEV) $(PY) manage.py load_example
+
+run: example
+	$(DEV) $(PY) manage.py runserver $(HOST):$(PORT)
+
+test: install
+	$(PY) -m pytest
+
+check: install
+	$(DEV) $(PY) manage.py makemigrations --check --dry-run
+
+clean:
+	rm -rf $(VENV) var/db.sqlite3 var/staticfiles *.egg-info .pytest_cache

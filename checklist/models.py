@@ -1,0 +1,340 @@
+"""The checklist as data: an edition of the guideline is a template, not code.
+
+This app knows nothing of organisations; `disclosures` links a sheet to its
+`Checklist`.
+"""
+
+from django.core.exceptions import ValidationError
+from django.db import models
+
+
+class TemplateManager(models.Manager):
+    def get_by_natural_key(self, code):
+        return self.get(code=code)
+
+
+class SectionManager(models.Manager):
+    def get_by_natural_key(self, template_code, order):
+        return self.get(template__code=template_code, order=order)
+
+
+class NoteManager(models.Manager):
+    def get_by_natural_key(self, template_code, number):
+        return self.get(template__code=template_code, number=number)
+
+
+class ItemManager(models.Manager):
+    def get_by_natural_key(self, template_code, section_order, number):
+        return self.get(
+            section__template__code=template_code, section__order=section_order, number=number
+        )
+
+
+# Natural keys let the fixture be loaded again (load_example) without
+# duplicating rows or overwriting templates an administrator added.
+
+
+class ChecklistTemplate(models.Model):
+    """One edition of 最低限のガイドライン遵守チェックリスト."""
+
+    code = models.SlugField("識別子", max_length=50, unique=True)
+    guideline_title = models.CharField(
+        "ガイドライン名",
+        max_length=200,
+        help_text="例: 医療情報システムの安全管理に関するガイドライン 第2版",
+    )
+    title = models.CharField("様式名", max_length=200)
+    preamble = models.TextField("前文", blank=True)
+    instructions = models.TextField(
+        "記入上の注意",
+        blank=True,
+        help_text="様式冒頭の「*」で始まる注意書き。1行に1つ。",
+    )
+    is_default = models.BooleanField(
+        "新規の機関に使う",
+        default=False,
+        help_text="新しく登録する機関のチェックリストはこの様式で作られます。",
+    )
+
+    objects = TemplateManager()
+
+    class Meta:
+        verbose_name = "チェックリスト様式"
+        verbose_name_plural = "チェックリスト様式"
+        ordering = ["code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"],
+                condition=models.Q(is_default=True),
+                name="checklist_single_default_template",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.guideline_title} {self.title}"
+
+    def natural_key(self):
+        return (self.code,)
+
+    def instruction_lines(self):
+        return [line for line in self.instructions.splitlines() if line.strip()]
+
+
+class Section(models.Model):
+    """A heading of the checklist (組織的安全管理対策, …)."""
+
+    template = models.ForeignKey(
+        ChecklistTemplate,
+        on_delete=models.CASCADE,
+        related_name="sections",
+        verbose_name="様式",
+    )
+    order = models.PositiveSmallIntegerField("順序")
+    title = models.CharField("見出し", max_length=200)
+
+    objects = SectionManager()
+
+    class Meta:
+        verbose_name = "区分"
+        verbose_name_plural = "区分"
+        ordering = ["template", "order"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["template", "order"], name="checklist_section_order_unique"
+            )
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def natural_key(self):
+        return (self.template.code, self.order)
+
+    natural_key.dependencies = ["checklist.checklisttemplate"]
+
+
+class Note(models.Model):
+    """A note of the checklist (注1 … 注10), referred to by items."""
+
+    template = models.ForeignKey(
+        ChecklistTemplate,
+        on_delete=models.CASCADE,
+        related_name="notes",
+        verbose_name="様式",
+    )
+    number = models.PositiveSmallIntegerField("注番号")
+    text = models.TextField("本文")
+
+    objects = NoteManager()
+
+    class Meta:
+        verbose_name = "注"
+        verbose_name_plural = "注"
+        ordering = ["template", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["template", "number"], name="checklist_note_number_unique"
+            )
+        ]
+
+    def __str__(self):
+        return f"注{self.number}"
+
+    def natural_key(self):
+        return (self.template.code, self.number)
+
+    natural_key.dependencies = ["checklist.checklisttemplate"]
+
+
+class Item(models.Model):
+    """One チェック項目, numbered within its section."""
+
+    section = models.ForeignKey(
+        Section, on_delete=models.CASCADE, related_name="items", verbose_name="区分"
+    )
+    number = models.PositiveSmallIntegerField("No")
+    text = models.TextField(
+        "チェック項目",
+        help_text="改行はそのまま改行として表示されます。",
+    )
+    sub_items = models.JSONField(
+        "箇条書き",
+        default=list,
+        blank=True,
+        help_text="本文の後に箇条書きで続く事項。",
+    )
+    note = models.ForeignKey(
+        Note,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="items",
+        verbose_name="注",
+    )
+
+    objects = ItemManager()
+
+    class Meta:
+        verbose_name = "チェック項目"
+        verbose_name_plural = "チェック項目"
+        ordering = ["section__template", "section__order", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["section", "number"], name="checklist_item_number_unique"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.section.title} {self.number}."
+
+    def natural_key(self):
+        return (self.section.template.code, self.section.order, self.number)
+
+    natural_key.dependencies = ["checklist.section", "checklist.note"]
+
+    def clean(self):
+        if not isinstance(self.sub_items, list) or not all(
+            isinstance(line, str) and line.strip() for line in self.sub_items
+        ):
+            raise ValidationError({"sub_items": "箇条書きは空でない文字列の一覧で入力してください。"})
+        if self.note_id and self.section_id and self.note.template_id != self.section.template_id:
+            raise ValidationError({"note": "同じ様式の注を選んでください。"})
+
+
+class Compliance(models.TextChoices):
+    """ガイドラインの遵守 of the sheet (注8), always computed from a checklist."""
+
+    COMPLIED = "complied", "最低限のガイドラインを遵守済"
+    PLANNED = "planned", "最低限のガイドラインを遵守する予定"
+    NOT_COMPLIED = "not_complied", "最低限のガイドラインを遵守していない"
+
+
+class Checklist(models.Model):
+    """A filled checklist: one answer per item of its template."""
+
+    template = models.ForeignKey(
+        ChecklistTemplate,
+        on_delete=models.PROTECT,
+        related_name="checklists",
+        verbose_name="様式",
+    )
+    updated_at = models.DateTimeField("更新日時", auto_now=True)
+
+    class Meta:
+        verbose_name = "チェックリスト"
+        verbose_name_plural = "チェックリスト"
+        ordering = ["pk"]
+
+    def __str__(self):
+        return f"{self.template.title} #{self.pk}"
+
+    @classmethod
+    def create_for(cls, template):
+        """A checklist with one unanswered answer per item of `template`."""
+        checklist = cls.objects.create(template=template)
+        checklist.add_missing_answers()
+        return checklist
+
+    def add_missing_answers(self):
+        answered = self.answers.values_list("item_id", flat=True)
+        missing = Item.objects.filter(section__template=self.template_id).exclude(
+            pk__in=answered
+        )
+        Answer.objects.bulk_create(Answer(checklist=self, item=item) for item in missing)
+
+    def ordered_answers(self):
+        return self.answers.select_related("item__section", "item__note").order_by(
+            "item__section__order", "item__number"
+        )
+
+    def compliance(self, answers=None):
+        """注8: all 実施済 → 遵守済; one or more 実施予定 → 遵守する予定.
+
+        None while any item is unanswered: the status cannot be decided yet.
+        """
+        statuses = [a.status for a in (answers if answers is not None else self.answers.all())]
+        return compliance_of(statuses)
+
+    def problems(self, answers=None):
+        """Every reason this checklist cannot be published, in the form's order."""
+        answers = list(answers if answers is not None else self.ordered_answers())
+        problems = []
+        if not answers:
+            problems.append("チェック項目がありません。")
+        for answer in answers:
+            try:
+                answer.full_clean(exclude=["checklist", "item"])
+            except ValidationError as error:
+                for message in error.messages:
+                    problems.append(f"{answer.item.section.title} {answer.item.number}. {message}")
+            if not answer.status:
+                problems.append(
+                    f"{answer.item.section.title} {answer.item.number}. "
+                    "「実施済」か「実施予定」のどちらかを選んでください。"
+                )
+        return problems
+
+
+def compliance_of(statuses):
+    statuses = list(statuses)
+    return compliance_from_counts(
+        total=len(statuses),
+        unanswered=sum(1 for status in statuses if not status),
+        planned=sum(1 for status in statuses if status == Answer.Status.PLANNED),
+    )
+
+
+def compliance_from_counts(*, total, unanswered, planned):
+    """注8 from counts of answers; None while the checklist is incomplete."""
+    if total == 0 or unanswered:
+        return None
+    return Compliance.PLANNED if planned else Compliance.COMPLIED
+
+
+class Answer(models.Model):
+    class Status(models.TextChoices):
+        DONE = "done", "実施済"
+        PLANNED = "planned", "実施予定"
+
+    checklist = models.ForeignKey(
+        Checklist,
+        on_delete=models.CASCADE,
+        related_name="answers",
+        verbose_name="チェックリスト",
+    )
+    item = models.ForeignKey(
+        Item, on_delete=models.PROTECT, related_name="answers", verbose_name="チェック項目"
+    )
+    status = models.CharField(
+        "実施状況", max_length=10, choices=Status.choices, blank=True
+    )
+    planned_time = models.CharField(
+        "実施時期",
+        max_length=100,
+        blank=True,
+        help_text="「実施予定」を選択した場合は、実施予定時期を明記すること。",
+    )
+
+    class Meta:
+        verbose_name = "回答"
+        verbose_name_plural = "回答"
+        ordering = ["checklist", "item__section__order", "item__number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["checklist", "item"], name="checklist_one_answer_per_item"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.item}: {self.get_status_display() or '未回答'}"
+
+    def clean(self):
+        self.planned_time = self.planned_time.strip()
+        if self.status == self.Status.PLANNED and not self.planned_time:
+            raise ValidationError(
+                {"planned_time": "「実施予定」を選択した場合は、実施時期を記入してください。"}
+            )
+        if self.status == self.Status.DONE and self.planned_time:
+            raise ValidationError(
+                {"planned_time": "実施時期は「実施予定」を選択した場合にだけ記入してください。"}
+            )

@@ -1,0 +1,80 @@
+from django import forms
+
+from checklist.models import Answer
+
+from .models import DisclosureSheet
+
+
+class SingleChoiceRadioSelect(forms.RadioSelect):
+    """Radio buttons that hand every submitted value to the field, so that a
+    request carrying two values (a tampered form, a script) is refused instead of
+    silently keeping the last one."""
+
+    def value_from_datadict(self, data, files, name):
+        getlist = getattr(data, "getlist", None)
+        if getlist is None:
+            value = data.get(name)
+            return [] if value in (None, "") else [value] if isinstance(value, str) else list(value)
+        return getlist(name)
+
+
+class ExactlyOneChoiceField(forms.ChoiceField):
+    widget = SingleChoiceRadioSelect
+
+    def __init__(self, *, too_many_message, **kwargs):
+        self.too_many_message = too_many_message
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        values = [v for v in (value or []) if v not in self.empty_values]
+        if len(values) > 1:
+            raise forms.ValidationError(self.too_many_message, code="too_many")
+        return super().to_python(values[0] if values else "")
+
+
+class DisclosureSheetForm(forms.ModelForm):
+    classification = ExactlyOneChoiceField(
+        label=DisclosureSheet._meta.get_field("classification").verbose_name,
+        help_text=DisclosureSheet._meta.get_field("classification").help_text,
+        choices=DisclosureSheet._meta.get_field("classification").choices,
+        too_many_message="注3) 代行機関の分類はいずれか一つを選択してください。",
+        error_messages={"required": "注3) 代行機関の分類をいずれか一つ選択してください。"},
+    )
+
+    class Meta:
+        model = DisclosureSheet
+        exclude = ["organization", "checklist"]
+        error_messages = {
+            name: {"required": "注1) 必ず記入してください（名称等は正式なもので記載する）。"}
+            for name in ("name", "address", "phone")
+        }
+        widgets = {
+            name: forms.Textarea(attrs={"rows": 2, "cols": 60})
+            for name in (
+                "financial_reference",
+                "similar_services_detail",
+                "security_online",
+                "security_offline",
+                "fee_initial_insurer",
+                "fee_initial_institution",
+                "fee_fixed_insurer",
+                "fee_fixed_institution",
+                "fee_unit_insurer",
+                "fee_unit_institution",
+                "required_equipment",
+            )
+        }
+
+
+class AnswerForm(forms.ModelForm):
+    status = forms.ChoiceField(
+        label="実施状況",
+        choices=[("", "未回答"), *Answer.Status.choices],
+        widget=forms.RadioSelect,
+        required=False,
+    )
+
+    class Meta:
+        model = Answer
+        fields = ["status", "planned_time"]
+        widgets = {"planned_time": forms.TextInput(attrs={"size": 16, "placeholder": "例: 2027年3月"})}

@@ -1,0 +1,435 @@
+"""Organisations and their draft disclosure sheet.
+
+The field order follows 事業運営上開示すべき重要事項の概要[代行機関]; each
+verbose_name is the form's own label, each help_text quotes the form's note.
+"""
+
+import re
+import unicodedata
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, RegexValidator
+from django.db import models, transaction
+
+from checklist.models import Checklist, ChecklistTemplate
+
+from .fields import ChoiceListField, URLField
+from .notes import note_help
+from .prefectures import unknown_prefectures
+
+
+class Organization(models.Model):
+    """A 代行機関: the tenant that owns one draft sheet and one draft checklist."""
+
+    slug = models.SlugField(
+        "URL名",
+        max_length=50,
+        unique=True,
+        help_text="公開ページのURLに使う半角英数字・ハイフン（例: qolead → /qolead/）。",
+    )
+    name = models.CharField("機関名", max_length=200, help_text="管理画面の一覧に表示する名前。")
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        through="Membership",
+        related_name="organizations",
+        verbose_name="担当者",
+        blank=True,
+    )
+    created_at = models.DateTimeField("登録日時", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "代行機関"
+        verbose_name_plural = "代行機関"
+        ordering = ["name", "slug"]
+
+    def __str__(self):
+        return self.name
+
+    @classmethod
+    @transaction.atomic
+    def create_with_drafts(cls, *, slug, name, template=None):
+        """An organisation with its one draft sheet and one draft checklist."""
+        organization = cls.objects.create(slug=slug, name=name)
+        organization.ensure_drafts(template)
+        return organization
+
+    def ensure_drafts(self, template=None):
+        """Give the organisation its draft sheet and checklist if it has none yet."""
+        if DisclosureSheet.objects.filter(organization=self).exists():
+            return self.sheet
+        template = template or ChecklistTemplate.objects.filter(is_default=True).first()
+        if template is None:
+            raise ValidationError(
+                "チェックリスト様式が登録されていません。先に python manage.py load_example "
+                "などで様式を読み込んでください。"
+            )
+        checklist = Checklist.create_for(template)
+        return DisclosureSheet.objects.create(organization=self, checklist=checklist, name=self.name)
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        EDITOR = "editor", "編集者"
+        PUBLISHER = "publisher", "公開責任者"
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="memberships", verbose_name="代行機関"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        verbose_name="ユーザー",
+    )
+    role = models.CharField("役割", max_length=20, choices=Role.choices, default=Role.EDITOR)
+
+    class Meta:
+        verbose_name = "担当者"
+        verbose_name_plural = "担当者"
+        ordering = ["organization", "user"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "user"], name="one_membership_per_user")
+        ]
+
+    def __str__(self):
+        return f"{self.organization} / {self.user} ({self.get_role_display()})"
+
+
+# 注2: the code is issued as eight half-width digits. [0-9], not \d, which
+# would also accept full-width digits.
+agency_code_validator = RegexValidator(
+    r"^[0-9]{8}\Z", "注2) 代行機関コードは半角数字8桁で入力してください（未発行の場合は空欄）。"
+)
+
+
+def validate_phone_number(value):
+    """A Japanese number from its area code: 10 or 11 digits beginning with 0."""
+    if not re.fullmatch(r"[0-9０-９()（） \u3000\-‐－―ー]+", value):
+        raise ValidationError(
+            "電話番号は数字とハイフンで入力してください（例: 03-5774-3631）。", code="invalid"
+        )
+    digits = re.sub(r"[^0-9]", "", unicodedata.normalize("NFKC", value))
+    if not (digits.startswith("0") and len(digits) in (10, 11)):
+        raise ValidationError(
+            "電話番号は市外局番から10桁または11桁で入力してください（例: 03-5774-3631）。",
+            code="invalid",
+        )
+
+
+def validate_prefectures(value):
+    unknown = unknown_prefectures(value)
+    if unknown:
+        raise ValidationError(
+            "都道府県名を正しく入力してください（複数は「、」で区切る。例: 東京都、大阪府）: %(names)s",
+            code="invalid",
+            params={"names": "、".join(unknown)},
+        )
+
+
+# The largest integer every supported database stores in an integer column.
+MAX_COUNT = 2_147_483_647
+
+
+def count_field(verbose_name, *, help_text=""):
+    """A head count or number of cases: a whole number ≥ 0, or blank."""
+    return models.PositiveIntegerField(
+        verbose_name,
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(MAX_COUNT)],
+        help_text=help_text,
+    )
+
+
+class Classification(models.TextChoices):
+    """代行機関の分類 (注3: exactly one)."""
+
+    INSURER_SIDE = "insurer", "医療保険者サイド"
+    INSTITUTION_GROUP = "institution_group", "健診・保健指導機関サイド（健診機関グループ）"
+    INSTITUTION_OTHER = "institution_other", "健診・保健指導機関サイド（健診機関グループ以外）"
+
+
+class YesNo(models.TextChoices):
+    YES = "yes", "有"
+    NO = "no", "無"
+
+
+class Selectable(models.TextChoices):
+    YES = "yes", "可"
+    NO = "no", "否"
+
+
+class SeparateBilling(models.TextChoices):
+    INCLUDED = "included", "無(健診委託費に含まれる)"
+    BILLED = "billed", "有(下記)"
+
+
+SERVICE_TARGETS = [("insurer", "保険者向け"), ("institution", "健診・保健指導機関向け")]
+SERVICE_CONTENTS = [
+    ("inspection", "事務点検"),
+    ("billing", "請求・支払のとりまとめ・代行"),
+    ("data_exchange", "健診・保健指導データの受領・振分・送付"),
+    ("other", "その他"),
+]
+SYSTEM_AREAS = [
+    ("own_facility", "専用施設(機関所有)"),
+    ("contractor_facility", "専用施設(委託先)"),
+    ("dedicated_area", "機関建物内専用区画"),
+    ("none", "特に無し"),
+]
+DATA_EXCHANGE_METHODS = [("online", "オンライン"), ("offline", "オフライン")]
+
+
+class SystemOwnership(models.TextChoices):
+    OWN = "own", "自己導入"
+    LEASED = "leased", "借用"
+
+
+class SystemOperation(models.TextChoices):
+    IN_HOUSE = "in_house", "自機関内"
+    FULLY_OUTSOURCED = "full", "全部委託"
+    PARTLY_OUTSOURCED = "partial", "一部委託"
+
+
+class DisclosureSheet(models.Model):
+    """The organisation's draft of the sheet: the only editable state."""
+
+    organization = models.OneToOneField(
+        Organization, on_delete=models.CASCADE, related_name="sheet", verbose_name="代行機関"
+    )
+    checklist = models.OneToOneField(
+        Checklist,
+        on_delete=models.PROTECT,
+        related_name="sheet",
+        verbose_name="最低限のガイドライン遵守チェックリスト",
+    )
+    updated_at = models.DateTimeField("更新日時", auto_now=True)
+
+    # 基本情報
+    name = models.CharField("機関名", max_length=200, help_text=note_help(1))
+    address = models.CharField("所在地(住所)", max_length=300, help_text=note_help(1))
+    phone = models.CharField(
+        "電話番号", max_length=30, validators=[validate_phone_number], help_text=note_help(1)
+    )
+    website_url = URLField("ホームページアドレス", max_length=500, blank=True)
+    contact_email = models.EmailField("窓口となるメールアドレス", max_length=254, blank=True)
+    agency_code = models.CharField(
+        "代行機関コード",
+        max_length=8,
+        blank=True,
+        validators=[agency_code_validator],
+        help_text=note_help(2),
+    )
+    classification = models.CharField(
+        "代行機関の分類", max_length=20, choices=Classification.choices, help_text=note_help(3)
+    )
+
+    # 施設及び設備情報
+    staff_dedicated_own = count_field("従事する職員の数 専任 機関本体", help_text=note_help(4))
+    staff_dedicated_partner = count_field(
+        "従事する職員の数 専任 協力・関係会社", help_text=note_help(4, 5)
+    )
+    staff_concurrent_own = count_field("従事する職員の数 兼任 機関本体", help_text=note_help(4))
+    staff_concurrent_partner = count_field(
+        "従事する職員の数 兼任 協力・関係会社", help_text=note_help(4, 5)
+    )
+    staff_total_own = count_field("全職員の数 機関本体")
+    staff_total_partner = count_field("全職員の数 協力・関係会社", help_text=note_help(5))
+    facility_count = count_field("施設数(サポート拠点数)")
+    facility_prefectures = models.CharField(
+        "都道府県名",
+        max_length=200,
+        blank=True,
+        validators=[validate_prefectures],
+        help_text="サポート拠点のある都道府県。複数は「、」で区切る。",
+    )
+    financial_reference = models.TextField(
+        "財務基盤に関する資料または照会先", blank=True, help_text=note_help(6)
+    )
+    similar_services = models.CharField(
+        "類似業務・サービスの提供実績",
+        max_length=3,
+        choices=YesNo.choices,
+        blank=True,
+        help_text=note_help(7),
+    )
+    similar_services_detail = models.TextField("類似業務・サービスの提供実績 内容", blank=True)
+    service_targets = ChoiceListField("提供するサービス 対象", choice_options=SERVICE_TARGETS)
+    service_contents = ChoiceListField("提供するサービス 内容", choice_options=SERVICE_CONTENTS)
+    service_contents_other = models.CharField(
+        "提供するサービス 内容 その他", max_length=500, blank=True
+    )
+    insurer_selection = models.CharField(
+        "利用者によるサービスの選択 保険者", max_length=3, choices=Selectable.choices, blank=True
+    )
+    institution_selection = models.CharField(
+        "利用者によるサービスの選択 健診・保健指導機関",
+        max_length=3,
+        choices=Selectable.choices,
+        blank=True,
+    )
+    institution_selectable_functions = models.CharField(
+        "選択可能な機能", max_length=500, blank=True
+    )
+
+    # 情報システムに関する情報
+    service_start_date = models.DateField(
+        "提供開始の年月日", null=True, blank=True, help_text=note_help(9)
+    )
+    system_ownership = models.CharField(
+        "システムの保有", max_length=10, choices=SystemOwnership.choices, blank=True
+    )
+    system_operation = models.CharField(
+        "システムの運用管理", max_length=10, choices=SystemOperation.choices, blank=True
+    )
+    system_areas = ChoiceListField("システム専用区画・施設の有無", choice_options=SYSTEM_AREAS)
+    system_engineers_own = count_field("システム管理技術者数 機関本体")
+    system_engineers_contractor = count_field("システム管理技術者数 委託先")
+    capacity_per_year = count_field("処理可能件数(設計値) 年間")
+    capacity_per_day = count_field("処理可能件数(設計値) 1日当たり")
+
+    # 運営に関する情報
+    hours_office = models.CharField("サービス提供時間 拠点", max_length=200, blank=True)
+    hours_system = models.CharField("サービス提供時間 システム", max_length=200, blank=True)
+    hours_helpdesk = models.CharField("サービス提供時間 ヘルプデスク", max_length=200, blank=True)
+    data_in_methods = ChoiceListField(
+        "データ授受の方法 外部から機関へ", choice_options=DATA_EXCHANGE_METHODS
+    )
+    data_in_line = models.CharField(
+        "データ授受の方法 外部から機関へ 回線種別", max_length=200, blank=True
+    )
+    data_in_media = models.CharField(
+        "データ授受の方法 外部から機関へ 媒体", max_length=200, blank=True
+    )
+    data_out_methods = ChoiceListField(
+        "データ授受の方法 機関から外部へ", choice_options=DATA_EXCHANGE_METHODS
+    )
+    data_out_line = models.CharField(
+        "データ授受の方法 機関から外部へ 回線種別", max_length=200, blank=True
+    )
+    data_out_media = models.CharField(
+        "データ授受の方法 機関から外部へ 媒体", max_length=200, blank=True
+    )
+    security_online = models.TextField(
+        "データ授受におけるセキュリティ対策の方法 オンライン", blank=True
+    )
+    security_offline = models.TextField(
+        "データ授受におけるセキュリティ対策の方法 オフライン", blank=True
+    )
+
+    # 事務手数料等 (注10: tax included)
+    fee_initial_insurer = models.TextField(
+        "初期費用 保険者", blank=True, help_text=note_help(10)
+    )
+    fee_initial_institution = models.TextField(
+        "初期費用 健診・保健指導機関", blank=True, help_text=note_help(10)
+    )
+    fee_separate_billing_insurer = models.CharField(
+        "経常経費 別途請求の有無 保険者",
+        max_length=10,
+        choices=SeparateBilling.choices,
+        blank=True,
+    )
+    fee_separate_billing_institution = models.CharField(
+        "経常経費 別途請求の有無 健診・保健指導機関",
+        max_length=10,
+        choices=SeparateBilling.choices,
+        blank=True,
+    )
+    fee_fixed_insurer = models.TextField("経常経費 固定費 保険者", blank=True, help_text=note_help(10))
+    fee_fixed_institution = models.TextField(
+        "経常経費 固定費 健診・保健指導機関", blank=True, help_text=note_help(10)
+    )
+    fee_unit_insurer = models.TextField(
+        "経常経費 従量単価 保険者", blank=True, help_text=note_help(10, 11)
+    )
+    fee_unit_institution = models.TextField(
+        "経常経費 従量単価 健診・保健指導機関", blank=True, help_text=note_help(10, 11)
+    )
+    required_equipment = models.TextField(
+        "代行機関利用に際し必要となる設備等", blank=True, help_text=note_help(12)
+    )
+
+    # その他
+    cases_last_year_per_year = count_field("前年度の取扱件数 年間", help_text=note_help(13))
+    cases_last_year_per_day = count_field("前年度の取扱件数 1日当たり", help_text=note_help(13))
+
+    class Meta:
+        verbose_name = "事業運営上開示すべき重要事項の概要（下書き）"
+        verbose_name_plural = "事業運営上開示すべき重要事項の概要（下書き）"
+        ordering = ["organization__name"]
+
+    def __str__(self):
+        return self.name or str(self.organization)
+
+    def guideline_compliance(self):
+        """ガイドラインの遵守, computed from the checklist (注8), never typed."""
+        return self.checklist.compliance()
+
+    def clean(self):
+        errors = {}
+
+        def add(field, message):
+            errors.setdefault(field, []).append(message)
+
+        for field in ("name", "address", "phone"):
+            value = getattr(self, field)
+            if value and not value.strip():
+                add(field, "注1) 空白だけでなく、正式な名称等を入力してください。")
+        self._check_staff_counts(add)
+        self._check_details(add)
+        if "none" in self.system_areas and len(self.system_areas) > 1:
+            add(
+                "system_areas",
+                "「特に無し」を選んだ場合は、他の専用区画・施設を選ばないでください。",
+            )
+        if errors:
+            raise ValidationError(errors)
+
+    def _check_staff_counts(self, add):
+        for column, label in (("own", "機関本体"), ("partner", "協力・関係会社")):
+            dedicated = getattr(self, f"staff_dedicated_{column}")
+            concurrent = getattr(self, f"staff_concurrent_{column}")
+            total = getattr(self, f"staff_total_{column}")
+            if total is not None and (dedicated or 0) + (concurrent or 0) > total:
+                add(
+                    f"staff_total_{column}",
+                    f"{label}の専任と兼任の合計（{(dedicated or 0) + (concurrent or 0)}人）が"
+                    f"全職員の数（{total}人）を超えています。",
+                )
+        # 注5: blank means no partner companies exist, 0 that they exist but
+        # do not take part: the three counts are all blank or all filled.
+        partner = ("staff_dedicated_partner", "staff_concurrent_partner", "staff_total_partner")
+        blank = [f for f in partner if getattr(self, f) is None]
+        if blank and len(blank) < len(partner):
+            for field in blank:
+                add(
+                    field,
+                    "注5) 協力・関係会社がない場合は専任・兼任・全職員をすべて空欄に、"
+                    "ある場合はすべて記入してください（従事していない場合は0）。",
+                )
+
+    def _check_details(self, add):
+        """A ticked box that asks for words (有(内容), その他(), …) needs them, and
+        words belong only to a ticked box."""
+        rules = (
+            (self.similar_services == YesNo.YES, "similar_services_detail", "「有」", "内容"),
+            ("other" in self.service_contents, "service_contents_other", "「その他」", "内容"),
+            (
+                self.institution_selection == Selectable.YES,
+                "institution_selectable_functions",
+                "健診・保健指導機関の「可」",
+                "選択可能な機能",
+            ),
+            ("online" in self.data_in_methods, "data_in_line", "外部から機関への「オンライン」", "回線種別"),
+            ("offline" in self.data_in_methods, "data_in_media", "外部から機関への「オフライン」", "媒体"),
+            ("online" in self.data_out_methods, "data_out_line", "機関から外部への「オンライン」", "回線種別"),
+            ("offline" in self.data_out_methods, "data_out_media", "機関から外部への「オフライン」", "媒体"),
+        )
+        for ticked, field, box, words in rules:
+            value = getattr(self, field).strip()
+            if ticked and not value:
+                add(field, f"{box}を選んだ場合は{words}を記入してください。")
+            elif value and not ticked:
+                add(field, f"{words}は{box}を選んだ場合にだけ記入してください。")

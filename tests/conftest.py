@@ -1,0 +1,61 @@
+import json
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from checklist.models import Answer, ChecklistTemplate, Item, Note, Section
+from disclosures.models import Organization
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED_TEXT = (ROOT / "fixtures/seed/disclosure-sheet-and-checklist.txt").read_text(encoding="utf-8")
+EXAMPLE = json.loads((ROOT / "fixtures/example_qolead.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def official_template(db):
+    call_command("loaddata", "checklist_guideline_v2", verbosity=0)
+    return ChecklistTemplate.objects.get(code="guideline-v2")
+
+
+@pytest.fixture
+def example_org(db):
+    call_command("load_example", verbosity=0, stdout=open("/dev/null", "w"))
+    return Organization.objects.select_related("sheet__checklist").get(slug="qolead")
+
+
+@pytest.fixture
+def sheet(example_org):
+    return example_org.sheet
+
+
+def make_template(code, sections=2, items_per_section=3):
+    """A small checklist edition of its own, for tests that vary the size."""
+    template = ChecklistTemplate.objects.create(
+        code=code, guideline_title="テスト用ガイドライン", title="テスト用チェックリスト"
+    )
+    note = Note.objects.create(template=template, number=1, text="テスト用の注")
+    for order in range(1, sections + 1):
+        section = Section.objects.create(template=template, order=order, title=f"区分{order}")
+        for number in range(1, items_per_section + 1):
+            Item.objects.create(
+                section=section,
+                number=number,
+                text=f"項目{order}-{number}",
+                note=note if number == 1 else None,
+            )
+    return template
+
+
+def answer_all(checklist, status=Answer.Status.DONE, planned_time=""):
+    for answer in checklist.answers.all():
+        answer.status = status
+        answer.planned_time = planned_time
+        answer.save()
+
+
+@pytest.fixture
+def staff_client(client, django_user_model):
+    user = django_user_model.objects.create_superuser("admin", "admin@example.jp", "pw-for-tests-123")
+    client.force_login(user)
+    return client
