@@ -101,15 +101,23 @@ class DisclosureSheetAdmin(admin.ModelAdmin):
     }
     readonly_fields = ["organization_link", "guideline_compliance"]
 
+    def formfield_for_choice_field(self, db_field, request, **kwargs):
+        if db_field.name in self.radio_fields:
+            # The admin would label the blank choice "None".
+            kwargs["choices"] = db_field.get_choices(blank_choice=[("", "未選択")])
+        return super().formfield_for_choice_field(db_field, request, **kwargs)
+
     def get_fieldsets(self, request, obj=None):
         fieldsets = [(None, {"fields": ["organization_link"]})]
         for part in SHEET_LAYOUT:
             lines = [line.fields if len(line.fields) > 1 else line.fields[0] for line in part.lines]
             if part.title == "施設及び設備情報":
                 lines.append("guideline_compliance")  # the form's last row of this part
-            fieldsets.append(
-                (part.title, {"fields": lines, "description": notes_description(part.notes)})
-            )
+            # Notes tied to a line are that field's help text; the rest (注8 of
+            # the computed line, 注10 of the whole part) head the fieldset.
+            line_notes = {n for line in part.lines for n in line.notes}
+            general = [n for n in part.notes if n not in line_notes]
+            fieldsets.append((part.title, {"fields": lines, "description": notes_description(general)}))
         return fieldsets
 
     def get_queryset(self, request):
@@ -173,6 +181,9 @@ class ChecklistAdmin(admin.ModelAdmin):
     fields = ["organization", "template", "compliance"]
     readonly_fields = ["organization", "template", "compliance"]
     inlines = [AnswerInline]
+
+    class Media:
+        css = {"all": ["admin_extra/checklist.css"]}
 
     def get_queryset(self, request):
         # The list's compliance and progress columns come from these counts.
