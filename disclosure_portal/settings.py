@@ -69,6 +69,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "disclosure_portal.urls"
+# The admin's URL prefix (e.g. "staff-7f3k/"), so that it need not be guessable.
+ADMIN_URL = env.str("DJANGO_ADMIN_URL", default="admin/").strip("/") + "/"
 
 TEMPLATES = [
     {

@@ -1,13 +1,20 @@
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
-from django.urls import reverse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from checklist.models import Answer, Checklist, Compliance, compliance_from_counts
 
-from .forms import AnswerForm, DisclosureSheetForm
-from .layout import SHEET_LAYOUT
-from .models import DisclosureSheet, Membership, Organization
+from .diff import diff_snapshots
+from .display import document_context
+from .forms import AnswerForm, DisclosureSheetForm, PublishForm
+from .layout import COMPLIANCE_FIELD, SHEET_LAYOUT
+from .models import DisclosureSheet, Membership, Organization, Publication
+from .publishing import PublishError, can_publish, draft_problems, publish
+from .snapshot import build_snapshot
 from .notes import SHEET_NOTES, note_marker
 
 admin.site.site_header = "重要事項開示ポータル 管理"
@@ -99,7 +106,7 @@ class DisclosureSheetAdmin(admin.ModelAdmin):
             "fee_separate_billing_institution",
         )
     }
-    readonly_fields = ["organization_link", "guideline_compliance"]
+    readonly_fields = ["organization_link", COMPLIANCE_FIELD]
 
     def formfield_for_choice_field(self, db_field, request, **kwargs):
         if db_field.name in self.radio_fields:
@@ -110,18 +117,82 @@ class DisclosureSheetAdmin(admin.ModelAdmin):
     def get_fieldsets(self, request, obj=None):
         fieldsets = [(None, {"fields": ["organization_link"]})]
         for part in SHEET_LAYOUT:
-            lines = [line.fields if len(line.fields) > 1 else line.fields[0] for line in part.lines]
-            if part.title == "施設及び設備情報":
-                lines.append("guideline_compliance")  # the form's last row of this part
-            # Notes tied to a line are that field's help text; the rest (注8 of
-            # the computed line, 注10 of the whole part) head the fieldset.
-            line_notes = {n for line in part.lines for n in line.notes}
-            general = [n for n in part.notes if n not in line_notes]
-            fieldsets.append((part.title, {"fields": lines, "description": notes_description(general)}))
+            lines = [
+                row.fields if len(row.fields) > 1 else row.fields[0] for row in part.rows if row.fields
+            ]
+            fields = [DisclosureSheet._meta.get_field(n) for n in part.fields if n != COMPLIANCE_FIELD]
+            # A note already quoted in a field's help text is not repeated above it.
+            general = [
+                n for n in part.notes if not any(note_marker(n) in f.help_text for f in fields)
+            ]
+            fieldsets.append((part.title.text, {"fields": lines, "description": notes_description(general)}))
         return fieldsets
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("organization", "checklist")
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/preview/",
+                self.admin_site.admin_view(self.preview_view),
+                name="disclosures_disclosuresheet_preview",
+            ),
+            path(
+                "<int:pk>/publish/",
+                self.admin_site.admin_view(self.publish_view),
+                name="disclosures_disclosuresheet_publish",
+            ),
+            *super().get_urls(),
+        ]
+
+    def get_sheet(self, request, pk):
+        sheet = get_object_or_404(self.get_queryset(request), pk=pk)
+        if not self.has_view_or_change_permission(request, sheet):
+            raise PermissionDenied
+        return sheet
+
+    def preview_view(self, request, pk):
+        """The draft exactly as the public page would show it, marked as a draft."""
+        sheet = self.get_sheet(request, pk)
+        context = document_context(
+            build_snapshot(sheet), sheet_updated_on="（公開日）", checklist_updated_on="（公開日）"
+        )
+        context["draft"] = True
+        return TemplateResponse(request, "disclosures/publication_detail.html", context)
+
+    def publish_view(self, request, pk):
+        sheet = self.get_sheet(request, pk)
+        if not can_publish(request.user, sheet.organization):
+            raise PermissionDenied
+        live = Publication.objects.filter(organization=sheet.organization_id).order_by("-number").first()
+        form = PublishForm(request.POST or None, first_publication=live is None)
+        problems = draft_problems(sheet)
+        if request.method == "POST" and form.is_valid() and not problems:
+            try:
+                publication = publish(sheet, user=request.user, **form.cleaned_data)
+            except PublishError as error:
+                problems = error.problems
+            else:
+                messages.success(
+                    request,
+                    f"第{publication.number}版を公開しました"
+                    f"（最終更新日: 概要 {publication.sheet_updated_on:%Y年%-m月%-d日}、"
+                    f"チェックリスト {publication.checklist_updated_on:%Y年%-m月%-d日}）。",
+                )
+                return redirect("admin:disclosures_disclosuresheet_change", sheet.pk)
+        changes = diff_snapshots(live.snapshot, build_snapshot(sheet)) if live and not problems else None
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"{sheet} を公開",
+            "sheet": sheet,
+            "live": live,
+            "form": form,
+            "problems": problems,
+            "changes": changes,
+        }
+        return TemplateResponse(request, "admin/disclosures/publish.html", context)
 
     def has_add_permission(self, request):
         return False  # a sheet comes with its organisation: exactly one each
@@ -132,10 +203,13 @@ class DisclosureSheetAdmin(admin.ModelAdmin):
     @admin.display(description="代行機関")
     def organization_link(self, sheet):
         return format_html(
-            '<a href="{}">{}</a>（/{}/）',
+            '<a href="{}">{}</a>（/{}/） — <a href="{}" target="_blank" rel="noopener">プレビュー</a>'
+            ' / <a href="{}">公開…</a>',
             reverse("admin:disclosures_organization_change", args=[sheet.organization_id]),
             sheet.organization.name,
             sheet.organization.slug,
+            reverse("admin:disclosures_disclosuresheet_preview", args=[sheet.pk]),
+            reverse("admin:disclosures_disclosuresheet_publish", args=[sheet.pk]),
         )
 
     @admin.display(description="ガイドラインの遵守 注8)")
@@ -239,3 +313,54 @@ class ChecklistAdmin(admin.ModelAdmin):
                 f"未回答の項目が{unanswered}件あります。公開するにはすべての項目に回答してください。",
             )
 
+
+
+@admin.register(Publication)
+class PublicationAdmin(admin.ModelAdmin):
+    """Published versions can be looked at, never changed or deleted."""
+
+    list_display = [
+        "title",
+        "number",
+        "published_at",
+        "published_by",
+        "sheet_updated_on",
+        "checklist_updated_on",
+        "public_link",
+    ]
+    list_select_related = ["organization", "published_by"]
+    list_filter = ["organization"]
+    search_fields = ["title", "organization__slug", "change_note"]
+    date_hierarchy = "published_at"
+    fields = [
+        "organization",
+        "number",
+        "published_at",
+        "published_by",
+        "change_note",
+        "sheet_updated_on",
+        "checklist_updated_on",
+        "snapshot_sha256",
+        "public_link",
+    ]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("snapshot")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="公開ページ")
+    def public_link(self, publication):
+        url = reverse(
+            "disclosures:version",
+            kwargs={"slug": publication.organization.slug, "number": publication.number},
+        )
+        return format_html('<a href="{}">第{}版を表示</a>', url, publication.number)

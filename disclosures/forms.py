@@ -78,3 +78,31 @@ class AnswerForm(forms.ModelForm):
         model = Answer
         fields = ["status", "planned_time"]
         widgets = {"planned_time": forms.TextInput(attrs={"size": 16, "placeholder": "例: 2027年3月"})}
+
+
+class PublishForm(forms.Form):
+    """The confirmation asked before publish(): what changed, and since when."""
+
+    change_note = forms.CharField(
+        label="変更内容",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="公開ページの変更履歴と更新情報（Atom）に表示されます。例: 従事する職員の数を更新。",
+        error_messages={"required": "変更内容を入力してください。"},
+    )
+    effective_date = forms.DateField(
+        label="最終更新日（初版のみ）",
+        required=False,
+        help_text="紙などですでに公開していた内容を登録する場合、その公開日を指定できます。空欄なら本日。",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+    def __init__(self, *args, first_publication, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not first_publication:
+            del self.fields["effective_date"]
+        from crispy_forms.helper import FormHelper
+
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True

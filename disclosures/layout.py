@@ -1,127 +1,229 @@
 """The layout of 事業運営上開示すべき重要事項の概要[代行機関], declared once.
 
-Parts are the form's left-hand headings, lines its labelled rows; each line
-names the model fields it shows, in the form's order. The admin's fieldsets,
-the public page, the PDF and the diff all read this declaration.
+Parts are the form's left-hand headings; rows its labelled lines, with the
+nested labels of the form (従事する職員の数 › 専任) and the notes each label
+refers to; cells say how each model field is shown on the row. The admin's
+fieldsets, the snapshot (and so the page, the PDF and the diff) read this.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
-class Line:
-    label: str
-    fields: tuple[str, ...]
+class Label:
+    text: str
     notes: tuple[int, ...] = ()
+
+
+def L(text, *notes):
+    return Label(text, notes)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One field on a row. kind: text, count, options, date, url, email."""
+
+    kind: str
+    field: str
+    caption: str = ""  # printed before the value (機関本体, 年間, …)
+    unit: str = ""  # printed after a count (人, 件, 箇所)
+    blank: str = ""  # shown for an empty count, as the form does (処理可能件数 "—")
+    parenthesized: bool = False  # caption and value in parentheses: (都道府県名:東京都)
+    # options only: (choice value, detail field, the words before the detail
+    # inside the parentheses, as the form prints them: 有(内容:…), その他(…))
+    details: tuple[tuple[str, str, str], ...] = ()
+
+    @property
+    def fields(self):
+        return (self.field, *(field for _value, field, _words in self.details))
+
+
+def text(field, caption=""):
+    return Cell("text", field, caption=caption)
+
+
+def count(field, caption="", unit="人", blank=""):
+    return Cell("count", field, caption=caption, unit=unit, blank=blank)
+
+
+def options(field, *details):
+    return Cell("options", field, details=tuple(details))
+
+
+@dataclass(frozen=True)
+class Row:
+    labels: tuple[Label, ...]
+    cells: tuple[Cell, ...]
+
+    @property
+    def fields(self):
+        return tuple(name for cell in self.cells for name in cell.fields)
+
+    @property
+    def notes(self):
+        return tuple(n for label in self.labels for n in label.notes)
 
 
 @dataclass(frozen=True)
 class Part:
-    title: str
-    lines: tuple[Line, ...]
-    notes: tuple[int, ...] = field(default=())  # printed under the part, as on the form
-    title_notes: tuple[int, ...] = ()  # referred to from the heading itself
+    title: Label
+    rows: tuple[Row, ...]
+    notes: tuple[int, ...] = ()  # printed under the part, as on the form
+    columns: tuple[str, ...] = ()  # column headings (事務手数料等: 保険者, 健診・保健指導機関)
 
     @property
     def fields(self):
-        return tuple(name for line in self.lines for name in line.fields)
+        return tuple(name for row in self.rows for name in row.fields)
 
+
+def row(labels, *cells):
+    labels = tuple(L(label) if isinstance(label, str) else label for label in labels)
+    return Row(labels, cells)
+
+
+COMPLIANCE_FIELD = "guideline_compliance"  # computed from the checklist (注8), never edited
 
 SHEET_LAYOUT = (
     Part(
-        "基本情報",
+        L("基本情報"),
         (
-            Line("機関名", ("name",), (1,)),
-            Line("所在地(住所)", ("address",), (1,)),
-            Line("電話番号", ("phone",), (1,)),
-            Line("ホームページアドレス", ("website_url",)),
-            Line("窓口となるメールアドレス", ("contact_email",)),
-            Line("代行機関コード", ("agency_code",), (2,)),
-            Line("代行機関の分類", ("classification",), (3,)),
+            row([L("機関名", 1)], text("name")),
+            row([L("所在地(住所)", 1)], text("address")),
+            row([L("電話番号", 1)], text("phone")),
+            row(["ホームページアドレス"], Cell("url", "website_url")),
+            row(["窓口となるメールアドレス"], Cell("email", "contact_email")),
+            row([L("代行機関コード", 2)], text("agency_code")),
+            row([L("代行機関の分類", 3)], options("classification")),
         ),
         notes=(1, 2, 3),
     ),
     Part(
-        "施設及び設備情報",
+        L("施設及び設備情報"),
         (
-            Line("従事する職員の数 専任", ("staff_dedicated_own", "staff_dedicated_partner"), (4, 5)),
-            Line("従事する職員の数 兼任", ("staff_concurrent_own", "staff_concurrent_partner"), (4, 5)),
-            Line("全職員の数", ("staff_total_own", "staff_total_partner"), (5,)),
-            Line("施設数(サポート拠点数)", ("facility_count", "facility_prefectures")),
-            Line("財務基盤に関する資料または照会先", ("financial_reference",), (6,)),
-            Line(
-                "類似業務・サービスの提供実績",
-                ("similar_services", "similar_services_detail"),
-                (7,),
+            row(
+                [L("従事する職員の数", 4, 5), "専任"],
+                count("staff_dedicated_own", "機関本体"),
+                count("staff_dedicated_partner", "協力・関係会社"),
             ),
-            Line("提供するサービス 対象", ("service_targets",)),
-            Line("提供するサービス 内容", ("service_contents", "service_contents_other")),
-            Line("利用者によるサービスの選択 保険者", ("insurer_selection",)),
-            Line(
-                "利用者によるサービスの選択 健診・保健指導機関",
-                ("institution_selection", "institution_selectable_functions"),
+            row(
+                [L("従事する職員の数", 4, 5), "兼任"],
+                count("staff_concurrent_own", "機関本体"),
+                count("staff_concurrent_partner", "協力・関係会社"),
             ),
+            row(
+                [L("全職員の数", 5)],
+                count("staff_total_own", "機関本体"),
+                count("staff_total_partner", "協力・関係会社"),
+            ),
+            row(
+                ["施設数(サポート拠点数)"],
+                count("facility_count", unit="箇所"),
+                Cell("text", "facility_prefectures", caption="都道府県名", parenthesized=True),
+            ),
+            row([L("財務基盤に関する資料または照会先", 6)], text("financial_reference")),
+            row(
+                [L("類似業務・サービスの提供実績", 7)],
+                options("similar_services", ("yes", "similar_services_detail", "内容:")),
+            ),
+            row(["提供するサービス", "対象"], options("service_targets")),
+            row(
+                ["提供するサービス", "内容"],
+                options("service_contents", ("other", "service_contents_other", "")),
+            ),
+            row(["利用者によるサービスの選択", "保険者"], options("insurer_selection")),
+            row(
+                ["利用者によるサービスの選択", "健診・保健指導機関"],
+                options(
+                    "institution_selection", ("yes", "institution_selectable_functions", "選択可能な機能:")
+                ),
+            ),
+            row([L("ガイドラインの遵守", 8)], options(COMPLIANCE_FIELD)),
         ),
         notes=(4, 5, 6, 7, 8),
     ),
     Part(
-        "情報システムに関する情報",
+        L("情報システムに関する情報"),
         (
-            Line("提供開始の年月日", ("service_start_date",), (9,)),
-            Line("システムの保有", ("system_ownership",)),
-            Line("システムの運用管理", ("system_operation",)),
-            Line("システム専用区画・施設の有無", ("system_areas",)),
-            Line("システム管理技術者数", ("system_engineers_own", "system_engineers_contractor")),
-            Line("処理可能件数(設計値)", ("capacity_per_year", "capacity_per_day")),
+            row([L("提供開始の年月日", 9)], Cell("date", "service_start_date")),
+            row(["システムの保有"], options("system_ownership")),
+            row(["システムの運用管理"], options("system_operation")),
+            row(["システム専用区画・施設の有無"], options("system_areas")),
+            row(
+                ["システム管理技術者数"],
+                count("system_engineers_own", "機関本体"),
+                count("system_engineers_contractor", "委託先"),
+            ),
+            row(
+                ["処理可能件数(設計値)"],
+                count("capacity_per_year", "年間", "件", blank="—"),
+                count("capacity_per_day", "1日当たり", "件", blank="—"),
+            ),
         ),
         notes=(9,),
     ),
     Part(
-        "運営に関する情報",
+        L("運営に関する情報"),
         (
-            Line(
-                "サービス提供時間",
-                ("hours_office", "hours_system", "hours_helpdesk"),
+            row(["サービス提供時間", "拠点"], text("hours_office")),
+            row(["サービス提供時間", "システム"], text("hours_system")),
+            row(["サービス提供時間", "ヘルプデスク"], text("hours_helpdesk")),
+            row(
+                ["データ授受の方法", "外部から機関へ"],
+                options(
+                    "data_in_methods",
+                    ("online", "data_in_line", "回線種別 "),
+                    ("offline", "data_in_media", "媒体 "),
+                ),
             ),
-            Line(
-                "データ授受の方法 外部から機関へ",
-                ("data_in_methods", "data_in_line", "data_in_media"),
+            row(
+                ["データ授受の方法", "機関から外部へ"],
+                options(
+                    "data_out_methods",
+                    ("online", "data_out_line", "回線種別 "),
+                    ("offline", "data_out_media", "媒体 "),
+                ),
             ),
-            Line(
-                "データ授受の方法 機関から外部へ",
-                ("data_out_methods", "data_out_line", "data_out_media"),
-            ),
-            Line(
-                "データ授受におけるセキュリティ対策の方法",
-                ("security_online", "security_offline"),
-            ),
+            row(["データ授受におけるセキュリティ対策の方法", "オンライン"], text("security_online")),
+            row(["データ授受におけるセキュリティ対策の方法", "オフライン"], text("security_offline")),
         ),
     ),
     Part(
-        "事務手数料等",
+        L("事務手数料等", 10),
         (
-            Line("初期費用", ("fee_initial_insurer", "fee_initial_institution")),
-            Line(
-                "経常経費 別途請求の有無",
-                ("fee_separate_billing_insurer", "fee_separate_billing_institution"),
+            row(["初期費用"], text("fee_initial_insurer"), text("fee_initial_institution")),
+            row(
+                ["経常経費", "別途請求の有無"],
+                options("fee_separate_billing_insurer"),
+                options("fee_separate_billing_institution"),
             ),
-            Line("経常経費 固定費", ("fee_fixed_insurer", "fee_fixed_institution")),
-            Line("経常経費 従量単価", ("fee_unit_insurer", "fee_unit_institution"), (11,)),
-            Line("代行機関利用に際し必要となる設備等", ("required_equipment",), (12,)),
+            row(["経常経費", "固定費"], text("fee_fixed_insurer"), text("fee_fixed_institution")),
+            row(
+                ["経常経費", L("従量単価", 11)],
+                text("fee_unit_insurer"),
+                text("fee_unit_institution"),
+            ),
         ),
+        columns=("保険者", "健診・保健指導機関"),
+    ),
+    Part(
+        L("代行機関利用に際し必要となる設備等", 12),
+        (row([], text("required_equipment")),),
         notes=(10, 11, 12),
-        title_notes=(10,),
     ),
     Part(
-        "その他",
-        (Line("前年度の取扱件数", ("cases_last_year_per_year", "cases_last_year_per_day"), (13,)),),
+        L("その他"),
+        (
+            row(
+                [L("前年度の取扱件数", 13)],
+                count("cases_last_year_per_year", "年間", "件"),
+                count("cases_last_year_per_day", "1日当たり", "件"),
+            ),
+        ),
         notes=(13,),
     ),
 )
 
-# Shown with the sheet but computed from the checklist (注8), never edited.
-COMPLIANCE_LINE = Line("ガイドラインの遵守", (), (8,))
-
 
 def sheet_fields():
-    return tuple(name for part in SHEET_LAYOUT for name in part.fields)
+    """Every editable field of the sheet, in the form's order."""
+    return tuple(name for part in SHEET_LAYOUT for name in part.fields if name != COMPLIANCE_FIELD)

@@ -19,6 +19,13 @@ from .notes import note_help
 from .prefectures import unknown_prefectures
 
 
+def validate_slug_not_reserved(value):
+    """The slug is the first segment of public URLs: it must not hide the admin or static files."""
+    reserved = {"admin", "static", "media", "favicon.ico", "robots.txt", settings.ADMIN_URL.split("/")[0]}
+    if value.lower() in reserved:
+        raise ValidationError("「%(slug)s」はURL名に使えません。", code="reserved", params={"slug": value})
+
+
 class Organization(models.Model):
     """A 代行機関: the tenant that owns one draft sheet and one draft checklist."""
 
@@ -26,6 +33,7 @@ class Organization(models.Model):
         "URL名",
         max_length=50,
         unique=True,
+        validators=[validate_slug_not_reserved],
         help_text="公開ページのURLに使う半角英数字・ハイフン（例: qolead → /qolead/）。",
     )
     name = models.CharField("機関名", max_length=200, help_text="管理画面の一覧に表示する名前。")
@@ -433,3 +441,59 @@ class DisclosureSheet(models.Model):
                 add(field, f"{box}を選んだ場合は{words}を記入してください。")
             elif value and not ticked:
                 add(field, f"{words}は{box}を選んだ場合にだけ記入してください。")
+
+
+class Publication(models.Model):
+    """A published version: numbered per organisation, frozen once saved.
+
+    Made only by disclosures.publishing.publish().
+    """
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="publications", verbose_name="代行機関"
+    )
+    number = models.PositiveIntegerField("版")
+    published_at = models.DateTimeField("公開日時")
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="publications",
+        verbose_name="公開者",
+    )
+    change_note = models.TextField("変更内容")
+    snapshot = models.JSONField("スナップショット")
+    snapshot_sha256 = models.CharField("スナップショットのSHA-256", max_length=64)
+    sheet_digest = models.CharField("概要の内容ダイジェスト", max_length=64)
+    checklist_digest = models.CharField("チェックリストの内容ダイジェスト", max_length=64)
+    sheet_updated_on = models.DateField("最終更新日（重要事項の概要）")
+    checklist_updated_on = models.DateField("最終更新日（チェックリスト）")
+    # Copies for lists and feeds, so they need not read the snapshot.
+    title = models.CharField("機関名", max_length=200)
+    classification = models.CharField("代行機関の分類", max_length=20, choices=Classification.choices)
+
+    class Meta:
+        verbose_name = "公開版"
+        verbose_name_plural = "公開版"
+        ordering = ["organization", "-number"]
+        get_latest_by = "number"
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "number"], name="one_number_per_version"),
+            models.CheckConstraint(condition=models.Q(number__gte=1), name="version_numbers_start_at_1"),
+        ]
+
+    def __str__(self):
+        return f"{self.title} 第{self.number}版"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValueError("A publication never changes once saved.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("A publication is never deleted.")
+
+    @property
+    def last_updated_on(self):
+        return max(self.sheet_updated_on, self.checklist_updated_on)

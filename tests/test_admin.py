@@ -64,7 +64,7 @@ def checklist_post_data(checklist, **by_index):
 
 def test_sheet_change_page_shows_the_forms_headings_in_order(staff_client, sheet):
     page = staff_client.get(sheet_url(sheet)).content.decode()
-    positions = [page.index(f">{part.title}<") for part in SHEET_LAYOUT]
+    positions = [page.index(f">{part.title.text}<") for part in SHEET_LAYOUT]
     assert positions == sorted(positions)
     assert "注3) いずれか一つを選択。" in page
     assert "最低限のガイドラインを遵守済" in page

@@ -69,12 +69,25 @@ def test_sheet_instructions_are_the_seeds():
         assert f"\n{line}\n" in SEED_SHEET
 
 
-def test_every_part_heading_and_line_label_is_on_the_form():
+def test_every_part_heading_and_row_label_is_on_the_form():
     for part in SHEET_LAYOUT:
-        assert part.title in SEED_SHEET
-        for line in part.lines:
-            for word in line.label.split(" "):
-                assert word in SEED_SHEET, line.label
+        assert part.title.text in SEED_SHEET
+        for row in part.rows:
+            for label in row.labels:
+                assert label.text in SEED_SHEET, label.text
+            for cell in row.cells:
+                assert cell.caption in SEED_SHEET and cell.unit in SEED_SHEET, cell
+
+
+def test_every_note_reference_is_where_the_form_puts_it():
+    referenced = set()
+    for part in SHEET_LAYOUT:
+        for label in (part.title, *(label for row in part.rows for label in row.labels)):
+            if label.notes:
+                marker = "^{" + "".join(f"注{n})" for n in label.notes) + "}"
+                assert f"{label.text} {marker}" in SEED_SHEET
+                referenced.update(label.notes)
+    assert sorted(referenced) == list(range(1, 14))
 
 
 def test_every_option_label_is_on_the_form():

@@ -1,4 +1,5 @@
-"""Load the official checklist template and the example organisation (qolead).
+"""Load the official checklist template and the example organisation (qolead),
+published as version 1 effective 2022年4月1日.
 
 Safe to run again: the template is matched by its natural keys and an existing
 example organisation is left as it is, so edits made since are kept.
@@ -15,6 +16,7 @@ from django.db import transaction
 
 from checklist.models import Answer, ChecklistTemplate
 from disclosures.models import Organization
+from disclosures.publishing import publish
 
 TEMPLATE_FIXTURE = "checklist_guideline_v2"
 EXAMPLE_FILE = "example_qolead.json"
@@ -54,4 +56,10 @@ def load_example_organization(example):
         answer.status = status
         answer.full_clean(exclude=["checklist", "item"])
         answer.save()
+    # The example was already published on paper: version 1 carries that date.
+    publish(
+        sheet,
+        change_note=example["change_note"],
+        effective_date=datetime.date.fromisoformat(example["effective_date"]),
+    )
     return organization

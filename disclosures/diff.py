@@ -1,0 +1,61 @@
+"""What changed between two snapshots, field by field and item by item, in the
+form's own labels."""
+
+from dataclasses import dataclass
+
+from .snapshot import cell_text, row_label
+
+
+@dataclass(frozen=True)
+class Change:
+    label: str
+    old: str | None  # None: not on the older version
+    new: str | None  # None: no longer on the newer version
+
+
+def sheet_rows(snapshot):
+    rows = {}
+    for part in snapshot["sheet"]["parts"]:
+        columns = part["columns"]
+        for row in part["rows"]:
+            texts = [cell_text(cell) for cell in row["cells"]]
+            if columns:
+                texts = [f"{column}: {text}" for column, text in zip(columns, texts)]
+            rows[row_label(part, row)] = " / ".join(texts)
+    return rows
+
+
+def answer_text(item):
+    if item["status"] == "done":
+        return "■実施済"
+    if item["status"] == "planned":
+        return f"■実施予定({item['planned_time']})"
+    return "未回答"
+
+
+def checklist_rows(snapshot):
+    rows = {}
+    for section in snapshot["checklist"]["sections"]:
+        for item in section["items"]:
+            key = f"{section['title']} {item['number']}."
+            rows[key] = answer_text(item)
+            rows[f"{key} チェック項目"] = "\n".join([item["text"], *item["sub_items"]])
+    return rows
+
+
+def compare(old_rows, new_rows):
+    changes = [
+        Change(label, old_rows.get(label), text)
+        for label, text in new_rows.items()
+        if old_rows.get(label) != text
+    ]
+    changes.extend(Change(label, text, None) for label, text in old_rows.items() if label not in new_rows)
+    return changes
+
+
+def diff_snapshots(old, new):
+    """{"sheet": [Change], "checklist": [Change]} from `old` to `new`."""
+    return {
+        "sheet": compare(sheet_rows(old), sheet_rows(new)),
+        "checklist": compare(checklist_rows(old), checklist_rows(new)),
+    }

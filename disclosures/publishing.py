@@ -1,0 +1,138 @@
+"""publish(): the only way a version is made.
+
+One transaction: validate the whole draft (every problem listed), build the
+snapshot, number the version under a lock on the organisation, decide each
+document's 最終更新日, freeze the artefacts. Called by the admin and by
+load_example alike.
+"""
+
+import logging
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.dispatch import Signal
+from django.utils import timezone
+
+from .models import DisclosureSheet, Organization, Publication
+from .snapshot import build_snapshot, document_digests, japanese_date, sha256_of
+
+logger = logging.getLogger(__name__)
+
+# Sent once a version is committed: sender=Publication, publication=…
+published = Signal()
+
+
+class PublishError(Exception):
+    """The draft cannot be published; `problems` lists every reason, in Japanese."""
+
+    def __init__(self, problems):
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+class NothingChanged(PublishError):
+    pass
+
+
+def draft_problems(sheet):
+    """Every reason the draft (sheet and checklist) cannot be published."""
+    problems = []
+    try:
+        sheet.full_clean()
+    except ValidationError as error:
+        for field, messages in error.message_dict.items():
+            label = DisclosureSheet._meta.get_field(field).verbose_name if field != "__all__" else ""
+            problems.extend(f"{label}: {message}" if label else message for message in messages)
+    problems.extend(sheet.checklist.problems())
+    return problems
+
+
+def can_publish(user, organization):
+    if user.is_superuser:
+        return True
+    return user.is_active and user.is_staff and user.has_perm("disclosures.add_publication")
+
+
+class PublishAction:
+    def __init__(self, sheet, *, user=None, change_note="", effective_date=None):
+        self.sheet = sheet
+        self.user = user  # None: the system itself (load_example)
+        self.change_note = change_note.strip()
+        self.effective_date = effective_date
+
+    def check(self):
+        if self.user is not None and not can_publish(self.user, self.sheet.organization):
+            raise PermissionDenied("この代行機関の公開権限がありません。")
+
+    @transaction.atomic
+    def execute(self):
+        # The lock serialises publishers of one organisation: numbers are never
+        # reused, and each sees the version the other just made.
+        organization = Organization.objects.select_for_update().get(pk=self.sheet.organization_id)
+        sheet = DisclosureSheet.objects.select_related("organization", "checklist__template").get(
+            pk=self.sheet.pk
+        )
+        problems = draft_problems(sheet)
+        if not self.change_note:
+            problems.append("変更内容を入力してください。")
+        if problems:
+            raise PublishError(problems)
+
+        snapshot = build_snapshot(sheet)
+        sheet_digest, checklist_digest = document_digests(snapshot)
+        previous = organization.publications.order_by("-number").first()
+        published_at = timezone.now()
+        today = timezone.localdate(published_at)
+        sheet_updated_on, checklist_updated_on = self._updated_on(
+            previous, today, sheet_digest, checklist_digest
+        )
+        publication = Publication.objects.create(
+            organization=organization,
+            number=previous.number + 1 if previous else 1,
+            published_at=published_at,
+            published_by=self.user,
+            change_note=self.change_note,
+            snapshot=snapshot,
+            snapshot_sha256=sha256_of(snapshot),
+            sheet_digest=sheet_digest,
+            checklist_digest=checklist_digest,
+            sheet_updated_on=sheet_updated_on,
+            checklist_updated_on=checklist_updated_on,
+            title=sheet.name,
+            classification=sheet.classification,
+        )
+        logger.info(
+            "Published %s version %s by %s", organization.slug, publication.number, self.user or "system"
+        )
+        transaction.on_commit(
+            lambda: published.send(sender=Publication, publication=publication)
+        )
+        return publication
+
+    def _updated_on(self, previous, today, sheet_digest, checklist_digest):
+        """Each document's 最終更新日 moves to today only when its own content changed."""
+        if previous is None:
+            effective = self.effective_date or today
+            if effective > today:
+                raise PublishError(["最終更新日に未来の日付は指定できません。"])
+            return effective, effective
+        if self.effective_date is not None:
+            raise PublishError(["最終更新日を指定できるのは初版（第1版）だけです。"])
+        if (sheet_digest, checklist_digest) == (previous.sheet_digest, previous.checklist_digest):
+            raise NothingChanged(
+                [
+                    f"下書きは公開中の第{previous.number}版"
+                    f"（{japanese_date(timezone.localdate(previous.published_at))}公開）"
+                    "と同じ内容のため、公開しませんでした。"
+                ]
+            )
+        return (
+            today if sheet_digest != previous.sheet_digest else previous.sheet_updated_on,
+            today if checklist_digest != previous.checklist_digest else previous.checklist_updated_on,
+        )
+
+
+def publish(sheet, *, user=None, change_note, effective_date=None):
+    action = PublishAction(sheet, user=user, change_note=change_note, effective_date=effective_date)
+    action.check()
+    return action.execute()

@@ -1,0 +1,30 @@
+from django.urls import path, register_converter
+
+from . import views
+
+
+class VersionNumberConverter:
+    """1 to 999 999 999: anything longer is a 404, never a database overflow."""
+
+    regex = "[1-9][0-9]{0,8}"
+
+    def to_python(self, value):
+        return int(value)
+
+    def to_url(self, value):
+        return str(value)
+
+
+register_converter(VersionNumberConverter, "version")
+
+app_name = "disclosures"
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("<slug:slug>/", views.current, name="current"),
+    path("<slug:slug>/current.json", views.current_json, name="current_json"),
+    path("<slug:slug>/feed/", views.VersionFeed(), name="feed"),
+    path("<slug:slug>/versions/", views.version_list, name="versions"),
+    path("<slug:slug>/versions/<version:number>/", views.version_detail, name="version"),
+    path("<slug:slug>/versions/<version:number>.json", views.version_json, name="version_json"),
+    path("<slug:slug>/versions/<version:number>/diff/", views.version_diff, name="diff"),
+]
