@@ -14,7 +14,7 @@ from .forms import AnswerForm, DisclosureSheetForm, PublishForm
 from .layout import COMPLIANCE_FIELD, SHEET_LAYOUT
 from .models import DisclosureSheet, Membership, Organization, Publication
 from .publishing import PublishError, can_publish, draft_problems, publish
-from .snapshot import build_snapshot
+from .snapshot import build_snapshot, japanese_date
 from .notes import SHEET_NOTES, note_marker
 
 admin.site.site_header = "重要事項開示ポータル 管理"
@@ -177,8 +177,8 @@ class DisclosureSheetAdmin(admin.ModelAdmin):
                 messages.success(
                     request,
                     f"第{publication.number}版を公開しました"
-                    f"（最終更新日: 概要 {publication.sheet_updated_on:%Y年%-m月%-d日}、"
-                    f"チェックリスト {publication.checklist_updated_on:%Y年%-m月%-d日}）。",
+                    f"（最終更新日: 概要 {japanese_date(publication.sheet_updated_on)}、"
+                    f"チェックリスト {japanese_date(publication.checklist_updated_on)}）。",
                 )
                 return redirect("admin:disclosures_disclosuresheet_change", sheet.pk)
         changes = diff_snapshots(live.snapshot, build_snapshot(sheet)) if live and not problems else None

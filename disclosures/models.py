@@ -469,6 +469,9 @@ class Publication(models.Model):
     checklist_digest = models.CharField("チェックリストの内容ダイジェスト", max_length=64)
     sheet_updated_on = models.DateField("最終更新日（重要事項の概要）")
     checklist_updated_on = models.DateField("最終更新日（チェックリスト）")
+    # Rendered once, at publish time, from the snapshot; never re-rendered.
+    pdf = models.BinaryField("PDF")
+    pdf_sha256 = models.CharField("PDFのSHA-256", max_length=64)
     # Copies for lists and feeds, so they need not read the snapshot.
     title = models.CharField("機関名", max_length=200)
     classification = models.CharField("代行機関の分類", max_length=20, choices=Classification.choices)

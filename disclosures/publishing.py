@@ -14,6 +14,7 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from .models import DisclosureSheet, Organization, Publication
+from .pdf import PdfRenderError, pdf_sha256, render_publication_pdf
 from .snapshot import build_snapshot, document_digests, japanese_date, sha256_of
 
 logger = logging.getLogger(__name__)
@@ -86,9 +87,22 @@ class PublishAction:
         sheet_updated_on, checklist_updated_on = self._updated_on(
             previous, today, sheet_digest, checklist_digest
         )
+        number = previous.number + 1 if previous else 1
+        try:
+            # No version without its PDF: a failure here publishes nothing.
+            pdf = render_publication_pdf(
+                snapshot,
+                number=number,
+                published_at=published_at,
+                sheet_updated_on=sheet_updated_on,
+                checklist_updated_on=checklist_updated_on,
+            )
+        except PdfRenderError as error:
+            logger.warning("PDF of %s version %s failed: %s", organization.slug, number, error)
+            raise PublishError([error.message]) from error
         publication = Publication.objects.create(
             organization=organization,
-            number=previous.number + 1 if previous else 1,
+            number=number,
             published_at=published_at,
             published_by=self.user,
             change_note=self.change_note,
@@ -98,6 +112,8 @@ class PublishAction:
             checklist_digest=checklist_digest,
             sheet_updated_on=sheet_updated_on,
             checklist_updated_on=checklist_updated_on,
+            pdf=pdf,
+            pdf_sha256=pdf_sha256(pdf),
             title=sheet.name,
             classification=sheet.classification,
         )

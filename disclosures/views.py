@@ -1,42 +1,54 @@
 """Public pages: only published versions, always rendered from their snapshots."""
 
 import json
+from urllib.parse import quote
 
 from django.contrib.syndication.views import Feed
 from django.core.cache import cache
 from django.db.models import OuterRef, Subquery
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import linebreaksbr
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.feedgenerator import Atom1Feed
+from django.utils import timezone
 from django.utils.http import http_date
 from django.views.decorators.http import require_safe
 
 from .diff import diff_snapshots
 from .display import document_context
 from .models import Publication
+from .snapshot import japanese_date
 
 # Bumped when the templates change, so cached pages of old versions are rebuilt.
 RENDERING_REVISION = "1"
 
 
-def latest_number_subquery():
+def latest_subquery(field="number"):
+    """The organisation's current version's `field`, for annotating a version."""
     return Subquery(
         Publication.objects.filter(organization=OuterRef("organization"))
         .order_by("-number")
-        .values("number")[:1]
+        .values(field)[:1]
     )
 
 
-def publications_of(slug):
-    return Publication.objects.filter(organization__slug=slug).select_related("organization")
+def publications_of(slug, *, defer=("pdf",)):
+    return (
+        Publication.objects.filter(organization__slug=slug)
+        .select_related("organization")
+        .defer(*defer)
+    )
 
 
-def get_publication(slug, number=None):
-    """One query: the version (the current one without a number) and the current number."""
-    queryset = publications_of(slug).annotate(latest_number=latest_number_subquery())
+def get_publication(slug, number=None, *, defer=("pdf",)):
+    """One query: the version (the current one without a number), with the number
+    and publication time of the current version."""
+    queryset = publications_of(slug, defer=defer).annotate(
+        latest_number=latest_subquery("number"), latest_published_at=latest_subquery("published_at")
+    )
     try:
         if number is None:
             return queryset.latest("number")
@@ -45,11 +57,32 @@ def get_publication(slug, number=None):
         raise Http404("公開された版が見つかりません。") from None
 
 
-def conditional(request, publication, variant, build, *, content_type="text/html; charset=utf-8"):
+def conditional(
+    request, publication, variant, build, *, content_type="text/html; charset=utf-8", immutable=False
+):
     """Answer with ETag/Last-Modified, 304 when the client has it; otherwise the
-    response body, built once per version and kept in the cache."""
-    etag = f'"{publication.snapshot_sha256[:40]}-{variant}-{publication.latest_number}"'
-    last_modified = int(publication.published_at.timestamp())
+    response body, built once per version and kept in the cache.
+
+    A body that says whether its version is current (pages, JSON) changes when a
+    newer version is published, so its validators follow the current version
+    too; an `immutable` body (the PDF of a numbered version) never changes.
+    """
+    identity = "-".join(
+        [
+            str(publication.organization_id),
+            str(publication.number),
+            publication.snapshot_sha256[:16],
+            publication.pdf_sha256[:16],
+            str(int(publication.published_at.timestamp())),
+        ]
+    )
+    if immutable:
+        etag = f'"{identity}-{variant}"'
+        modified_at = publication.published_at
+    else:
+        etag = f'"{identity}-{variant}-{publication.latest_number}"'
+        modified_at = max(publication.published_at, publication.latest_published_at)
+    last_modified = int(modified_at.timestamp())
     response = get_conditional_response(request, etag=etag, last_modified=last_modified)
     if response is None:
         key = f"disclosure:{RENDERING_REVISION}:{etag}"
@@ -60,8 +93,11 @@ def conditional(request, publication, variant, build, *, content_type="text/html
         response = HttpResponse(body, content_type=content_type)
     response.headers["ETag"] = etag
     response.headers["Last-Modified"] = http_date(last_modified)
-    # A version never changes; which version is current does: revalidate.
-    patch_cache_control(response, public=True, max_age=60)
+    if immutable:
+        patch_cache_control(response, public=True, max_age=31536000, immutable=True)
+    else:
+        # Which version is current changes with the next publication: revalidate.
+        patch_cache_control(response, public=True, max_age=60)
     return response
 
 
@@ -83,9 +119,12 @@ def version_context(publication):
 
 @require_safe
 def index(request):
-    latest = Publication.objects.filter(
-        number=latest_number_subquery()
-    ).select_related("organization").defer("snapshot").order_by("title")
+    latest = (
+        Publication.objects.filter(number=latest_subquery("number"))
+        .select_related("organization")
+        .defer("snapshot", "pdf")
+        .order_by("title")
+    )
     publications = list(latest)
     if len(publications) == 1:
         return redirect("disclosures:current", slug=publications[0].organization.slug)
@@ -116,7 +155,7 @@ def version_detail(request, slug, number):
 
 @require_safe
 def version_list(request, slug):
-    publications = list(publications_of(slug).defer("snapshot").order_by("-number"))
+    publications = list(publications_of(slug, defer=("pdf", "snapshot")).order_by("-number"))
     if not publications:
         raise Http404("公開された版が見つかりません。")
     return render(
@@ -150,9 +189,13 @@ def snapshot_document(request, publication):
         "checklist_updated_on": publication.checklist_updated_on.isoformat(),
         "change_note": publication.change_note,
         "snapshot_sha256": publication.snapshot_sha256,
+        "pdf_sha256": publication.pdf_sha256,
         "is_current": publication.number == publication.latest_number,
         "url": request.build_absolute_uri(
             reverse("disclosures:version", kwargs={"slug": slug, "number": publication.number})
+        ),
+        "pdf_url": request.build_absolute_uri(
+            reverse("disclosures:version_pdf", kwargs={"slug": slug, "number": publication.number})
         ),
     }
     return json.dumps(document, ensure_ascii=False, indent=1)
@@ -178,11 +221,43 @@ def current_json(request, slug):
     return json_response(request, get_publication(slug))
 
 
+def pdf_filenames(publication):
+    """An ASCII fallback and the RFC 6266 UTF-8 name: organisation, version, date."""
+    published_on = timezone.localdate(publication.published_at)
+    ascii_name = f"{publication.organization.slug}-v{publication.number}-{published_on:%Y-%m-%d}.pdf"
+    utf8_name = f"{publication.title}_重要事項_第{publication.number}版_{japanese_date(published_on)}.pdf"
+    return ascii_name, utf8_name
+
+
+def pdf_response(request, publication, *, immutable):
+    def build():
+        return bytes(publication.pdf)
+
+    response = conditional(
+        request, publication, "pdf", build, content_type="application/pdf", immutable=immutable
+    )
+    ascii_name, utf8_name = pdf_filenames(publication)
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{ascii_name}"; filename*=UTF-8\'\'{quote(utf8_name)}'
+    )
+    return response
+
+
+@require_safe
+def current_pdf(request, slug):
+    return pdf_response(request, get_publication(slug, defer=("snapshot",)), immutable=False)
+
+
+@require_safe
+def version_pdf(request, slug, number):
+    return pdf_response(request, get_publication(slug, number, defer=("snapshot",)), immutable=True)
+
+
 class VersionFeed(Feed):
     feed_type = Atom1Feed
 
     def get_object(self, request, slug):
-        publications = list(publications_of(slug).defer("snapshot").order_by("-number")[:50])
+        publications = list(publications_of(slug, defer=("pdf", "snapshot")).order_by("-number")[:50])
         if not publications:
             raise Http404("公開された版が見つかりません。")
         return publications
@@ -203,7 +278,8 @@ class VersionFeed(Feed):
         return f"第{publication.number}版を公開しました"
 
     def item_description(self, publication):
-        return publication.change_note
+        # Atom's summary is type="html": the note is plain text, so escape it.
+        return linebreaksbr(publication.change_note, autoescape=True)
 
     def item_link(self, publication):
         return reverse(

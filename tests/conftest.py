@@ -2,14 +2,39 @@ import json
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
 from django.core.management import call_command
 
 from checklist.models import Answer, ChecklistTemplate, Item, Note, Section
 from disclosures.models import Organization
+from disclosures.snapshot import sha256_of
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_TEXT = (ROOT / "fixtures/seed/disclosure-sheet-and-checklist.txt").read_text(encoding="utf-8")
 EXAMPLE = json.loads((ROOT / "fixtures/example_qolead.json").read_text(encoding="utf-8"))
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "real_pdf: publish with the real WeasyPrint rendering")
+
+
+@pytest.fixture(autouse=True)
+def fast_publication_pdf(request, monkeypatch):
+    """WeasyPrint takes about a second a version; tests of publishing that are not
+    about the PDF get a stand-in, tests marked real_pdf the real rendering."""
+    if request.node.get_closest_marker("real_pdf"):
+        return
+
+    def stand_in(snapshot, *, number, **_dates):
+        return f"%PDF-1.7\n% stand-in for version {number} of {sha256_of(snapshot)}\n".encode()
+
+    monkeypatch.setattr("disclosures.publishing.render_publication_pdf", stand_in)
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Rendered pages are cached per version; each test starts without them."""
+    cache.clear()
 
 
 @pytest.fixture
