@@ -443,6 +443,16 @@ class DisclosureSheet(models.Model):
                 add(field, f"{words}は{box}を選んだ場合にだけ記入してください。")
 
 
+class PublicationQuerySet(models.QuerySet):
+    """Versions are never changed or removed, in bulk either."""
+
+    def update(self, **kwargs):
+        raise ValueError("Publications are never changed.")
+
+    def delete(self):
+        raise ValueError("Publications are never deleted.")
+
+
 class Publication(models.Model):
     """A published version: numbered per organisation, frozen once saved.
 
@@ -475,6 +485,8 @@ class Publication(models.Model):
     # Copies for lists and feeds, so they need not read the snapshot.
     title = models.CharField("機関名", max_length=200)
     classification = models.CharField("代行機関の分類", max_length=20, choices=Classification.choices)
+
+    objects = PublicationQuerySet.as_manager()
 
     class Meta:
         verbose_name = "公開版"

@@ -191,12 +191,9 @@ def snapshot_document(request, publication):
         "snapshot_sha256": publication.snapshot_sha256,
         "pdf_sha256": publication.pdf_sha256,
         "is_current": publication.number == publication.latest_number,
-        "url": request.build_absolute_uri(
-            reverse("disclosures:version", kwargs={"slug": slug, "number": publication.number})
-        ),
-        "pdf_url": request.build_absolute_uri(
-            reverse("disclosures:version_pdf", kwargs={"slug": slug, "number": publication.number})
-        ),
+        # Paths, not absolute URLs: the body is cached and served on every host name.
+        "url": reverse("disclosures:version", kwargs={"slug": slug, "number": publication.number}),
+        "pdf_url": reverse("disclosures:version_pdf", kwargs={"slug": slug, "number": publication.number}),
     }
     return json.dumps(document, ensure_ascii=False, indent=1)
 
