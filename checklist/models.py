@@ -6,6 +6,8 @@ This app knows nothing of organisations; `disclosures` links a sheet to its
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from simple_history.models import HistoricalRecords
+from simple_history.utils import bulk_create_with_history
 
 
 class TemplateManager(models.Manager):
@@ -240,7 +242,8 @@ class Checklist(models.Model):
         missing = Item.objects.filter(section__template=self.template_id).exclude(
             pk__in=answered
         )
-        Answer.objects.bulk_create(Answer(checklist=self, item=item) for item in missing)
+        # With history, so the audit trail starts at each answer's creation.
+        bulk_create_with_history([Answer(checklist=self, item=item) for item in missing], Answer)
 
     def ordered_answers(self):
         return self.answers.select_related("item__section", "item__note").order_by(
@@ -314,6 +317,7 @@ class Answer(models.Model):
         blank=True,
         help_text="「実施予定」を選択した場合は、実施予定時期を明記すること。",
     )
+    history = HistoricalRecords(verbose_name="回答の変更履歴")
 
     class Meta:
         verbose_name = "回答"

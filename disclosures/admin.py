@@ -1,9 +1,12 @@
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
-from django.shortcuts import get_object_or_404, redirect
+from django.http import Http404
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from checklist.models import Answer, Checklist, Compliance, compliance_from_counts
@@ -13,13 +16,13 @@ from .display import document_context
 from .forms import AnswerForm, DisclosureSheetForm, PublishForm
 from .layout import COMPLIANCE_FIELD, SHEET_LAYOUT
 from .models import DisclosureSheet, Membership, Organization, Publication
-from .publishing import PublishError, can_publish, draft_problems, publish
+from simple_history.admin import SimpleHistoryAdmin
+
+from .permissions import is_member, publish_refusal
+from .publishing import PublishError, draft_problems, publish
 from .snapshot import build_snapshot, japanese_date
 from .notes import SHEET_NOTES, note_marker
 
-admin.site.site_header = "重要事項開示ポータル 管理"
-admin.site.site_title = "重要事項開示ポータル"
-admin.site.index_title = "管理メニュー"
 
 
 def checkbox_group(options, chosen):
@@ -42,14 +45,58 @@ def notes_description(numbers):
     )
 
 
+class OrganizationScopedAdmin(admin.ModelAdmin):
+    """A staff member sees and changes only the organisations they belong to:
+    in lists, forms, inlines, history and the extra views. Anything else is a 404."""
+
+    organization_path = "organization"  # from the model to Organization
+
+    def organization_id_of(self, obj):
+        return obj.organization_id
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(**{f"{self.organization_path}__memberships__user": request.user})
+
+    def has_module_permission(self, request):
+        return is_member(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return is_member(request.user, None if obj is None else self.organization_id_of(obj))
+
+    def has_change_permission(self, request, obj=None):
+        return self.has_view_permission(request, obj)
+
+    def get_reachable_object(self, request, object_id):
+        obj = self.get_object(request, unquote(str(object_id)))
+        if obj is None:
+            raise Http404("見つかりません。")
+        return obj
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        self.get_reachable_object(request, object_id)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def history_view(self, request, object_id, extra_context=None):
+        self.get_reachable_object(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+
 class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 0
     autocomplete_fields = ["user"]
 
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    has_add_permission = has_change_permission = has_delete_permission = has_view_permission
+
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(OrganizationScopedAdmin, SimpleHistoryAdmin):
     list_display = ["name", "slug", "classification", "draft_updated_at", "draft_links"]
     list_select_related = ["sheet"]
     list_filter = ["sheet__classification"]
@@ -78,6 +125,24 @@ class OrganizationAdmin(admin.ModelAdmin):
             reverse("admin:checklist_checklist_change", args=[sheet.checklist_id]),
         )
 
+    def organization_id_of(self, obj):
+        return obj.pk
+
+    def get_queryset(self, request):
+        queryset = admin.ModelAdmin.get_queryset(self, request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(memberships__user=request.user)
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser  # members see their organisation, read-only
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         if not change:
@@ -88,7 +153,7 @@ class OrganizationAdmin(admin.ModelAdmin):
 
 
 @admin.register(DisclosureSheet)
-class DisclosureSheetAdmin(admin.ModelAdmin):
+class DisclosureSheetAdmin(OrganizationScopedAdmin, SimpleHistoryAdmin):
     form = DisclosureSheetForm
     list_display = ["name", "organization", "classification", "agency_code", "updated_at"]
     list_select_related = ["organization"]
@@ -147,8 +212,8 @@ class DisclosureSheetAdmin(admin.ModelAdmin):
         ]
 
     def get_sheet(self, request, pk):
-        sheet = get_object_or_404(self.get_queryset(request), pk=pk)
-        if not self.has_view_or_change_permission(request, sheet):
+        sheet = self.get_reachable_object(request, pk)
+        if not self.has_view_permission(request, sheet):
             raise PermissionDenied
         return sheet
 
@@ -163,8 +228,9 @@ class DisclosureSheetAdmin(admin.ModelAdmin):
 
     def publish_view(self, request, pk):
         sheet = self.get_sheet(request, pk)
-        if not can_publish(request.user, sheet.organization):
-            raise PermissionDenied
+        refusal = publish_refusal(request.user, sheet.organization_id)
+        if refusal:
+            raise PermissionDenied(refusal)
         live = Publication.objects.filter(organization=sheet.organization_id).order_by("-number").first()
         form = PublishForm(request.POST or None, first_publication=live is None)
         problems = draft_problems(sheet)
@@ -246,18 +312,51 @@ class AnswerInline(admin.TabularInline):
     def has_add_permission(self, request, obj=None):
         return False
 
+    def has_view_permission(self, request, obj=None):
+        return is_member(request.user, obj.sheet.organization_id if obj else None)
+
+    has_change_permission = has_view_permission
+
+
+def answer_changes(checklist, limit=100):
+    """The audit trail of a checklist's answers, newest first: who, when, old → new.
+
+    One query: the history rows are replayed in order to find each change."""
+    records = (
+        Answer.history.filter(checklist_id=checklist.pk)
+        .select_related("history_user", "item__section")
+        .order_by("history_date", "history_id")
+    )
+    last = {}
+    changes = []
+    for record in records:
+        state = (record.get_status_display() or "未回答", record.planned_time)
+        before = last.get(record.id)
+        last[record.id] = state
+        if before is not None and before != state:
+            changes.append((record, before, state))
+    return changes[::-1][:limit]
+
+
+def answer_text(status, planned_time):
+    return f"{status}({planned_time})" if planned_time else status
+
 
 @admin.register(Checklist)
-class ChecklistAdmin(admin.ModelAdmin):
+class ChecklistAdmin(OrganizationScopedAdmin):
+    organization_path = "sheet__organization"
     list_display = ["organization", "template", "compliance", "progress", "updated_at"]
     list_filter = ["template"]
     search_fields = ["sheet__organization__name", "sheet__organization__slug", "sheet__name"]
-    fields = ["organization", "template", "compliance"]
-    readonly_fields = ["organization", "template", "compliance"]
+    fields = ["organization", "template", "compliance", "answer_history"]
+    readonly_fields = fields
     inlines = [AnswerInline]
 
     class Media:
         css = {"all": ["admin_extra/checklist.css"]}
+
+    def organization_id_of(self, checklist):
+        return checklist.sheet.organization_id
 
     def get_queryset(self, request):
         # The list's compliance and progress columns come from these counts.
@@ -298,6 +397,33 @@ class ChecklistAdmin(admin.ModelAdmin):
         )
         return Compliance(compliance).label if compliance else "未確定（未回答あり）"
 
+    @admin.display(description="回答の変更履歴")
+    def answer_history(self, checklist):
+        changes = answer_changes(checklist)
+        if not changes:
+            return "変更はまだありません。"
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{} {}.</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    timezone.localtime(record.history_date).strftime("%Y/%m/%d %H:%M:%S"),
+                    record.history_user or "（システム）",
+                    record.item.section.title,
+                    record.item.number,
+                    answer_text(*before),
+                    answer_text(*after),
+                )
+                for record, before, after in changes
+            ),
+        )
+        return format_html(
+            '<table class="answer-history"><thead><tr><th scope="col">日時</th><th scope="col">変更者</th>'
+            '<th scope="col">チェック項目</th><th scope="col">変更前</th><th scope="col">変更後</th>'
+            "</tr></thead><tbody>{}</tbody></table>",
+            rows,
+        )
+
     @admin.display(description="回答状況")
     def progress(self, checklist):
         answered = checklist.answer_count - checklist.unanswered_count
@@ -316,7 +442,7 @@ class ChecklistAdmin(admin.ModelAdmin):
 
 
 @admin.register(Publication)
-class PublicationAdmin(admin.ModelAdmin):
+class PublicationAdmin(OrganizationScopedAdmin):
     """Published versions can be looked at, never changed or deleted."""
 
     list_display = [

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, RegexValidator
 from django.db import models, transaction
+from simple_history.models import HistoricalRecords
 
 from checklist.models import Checklist, ChecklistTemplate
 
@@ -45,6 +46,7 @@ class Organization(models.Model):
         blank=True,
     )
     created_at = models.DateTimeField("登録日時", auto_now_add=True)
+    history = HistoricalRecords(verbose_name="代行機関の変更履歴")
 
     class Meta:
         verbose_name = "代行機関"
@@ -91,6 +93,7 @@ class Membership(models.Model):
         verbose_name="ユーザー",
     )
     role = models.CharField("役割", max_length=20, choices=Role.choices, default=Role.EDITOR)
+    history = HistoricalRecords(verbose_name="担当者の変更履歴")
 
     class Meta:
         verbose_name = "担当者"
@@ -362,6 +365,8 @@ class DisclosureSheet(models.Model):
     # その他
     cases_last_year_per_year = count_field("前年度の取扱件数 年間", help_text=note_help(13))
     cases_last_year_per_day = count_field("前年度の取扱件数 1日当たり", help_text=note_help(13))
+
+    history = HistoricalRecords(verbose_name="重要事項の概要（下書き）の変更履歴")
 
     class Meta:
         verbose_name = "事業運営上開示すべき重要事項の概要（下書き）"

@@ -14,6 +14,7 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from .models import DisclosureSheet, Organization, Publication
+from .permissions import publish_refusal
 from .pdf import PdfRenderError, pdf_sha256, render_publication_pdf
 from .snapshot import build_snapshot, document_digests, japanese_date, sha256_of
 
@@ -48,12 +49,6 @@ def draft_problems(sheet):
     return problems
 
 
-def can_publish(user, organization):
-    if user.is_superuser:
-        return True
-    return user.is_active and user.is_staff and user.has_perm("disclosures.add_publication")
-
-
 class PublishAction:
     def __init__(self, sheet, *, user=None, change_note="", effective_date=None):
         self.sheet = sheet
@@ -62,8 +57,9 @@ class PublishAction:
         self.effective_date = effective_date
 
     def check(self):
-        if self.user is not None and not can_publish(self.user, self.sheet.organization):
-            raise PermissionDenied("この代行機関の公開権限がありません。")
+        refusal = self.user and publish_refusal(self.user, self.sheet.organization_id)
+        if refusal:
+            raise PermissionDenied(refusal)
 
     @transaction.atomic
     def execute(self):

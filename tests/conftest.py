@@ -16,6 +16,7 @@ EXAMPLE = json.loads((ROOT / "fixtures/example_qolead.json").read_text(encoding=
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "real_pdf: publish with the real WeasyPrint rendering")
+    config.addinivalue_line("markers", "real_password_hashing: keep the configured (Argon2) hashers")
 
 
 @pytest.fixture(autouse=True)
@@ -29,6 +30,13 @@ def fast_publication_pdf(request, monkeypatch):
         return f"%PDF-1.7\n% stand-in for version {number} of {sha256_of(snapshot)}\n".encode()
 
     monkeypatch.setattr("disclosures.publishing.render_publication_pdf", stand_in)
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(request, settings):
+    """Argon2 is slow by design; tests that are not about it hash with MD5."""
+    if not request.node.get_closest_marker("real_password_hashing"):
+        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(autouse=True)
