@@ -10,6 +10,7 @@ from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django_otp import devices_for_user
 from django_otp.forms import OTPAuthenticationFormMixin
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 
 class PortalAuthenticationForm(OTPAuthenticationFormMixin, AdminAuthenticationForm):
@@ -29,7 +30,14 @@ class PortalAuthenticationForm(OTPAuthenticationFormMixin, AdminAuthenticationFo
         "invalid_token": "確認コードが正しくありません。もう一度入力してください。",
         "n_failed_attempts": "確認コードの誤りが続いたため、しばらく入力できません。時間をおいて再度お試しください。",
         "verification_not_allowed": "確認コードを検証できません。時間をおいて再度お試しください。",
+        "device_required": "二段階認証の端末が登録されていません。管理者にお問い合わせください。",
     }
+
+    def _chosen_device(self, user):
+        # The form asks for no device: a staff member's TOTP device is used.
+        return super()._chosen_device(user) or next(
+            iter(TOTPDevice.objects.devices_for_user(user, confirmed=True)), None
+        )
 
     def clean(self):
         cleaned_data = super().clean()

@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.forms.models import BaseInlineFormSet
 from django.db.models import Count, Q
 from django.http import Http404
 from django.shortcuts import redirect
@@ -84,6 +85,16 @@ class OrganizationScopedAdmin(admin.ModelAdmin):
         return super().history_view(request, object_id, extra_context)
 
 
+class ScopedHistoryAdmin(OrganizationScopedAdmin, SimpleHistoryAdmin):
+    """Scoped, with a change history that can be read, never reverted or edited."""
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        self.get_reachable_object(request, object_id)
+        if request.method not in ("GET", "HEAD"):
+            raise PermissionDenied("変更履歴は変更できません。")
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
 class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 0
@@ -96,7 +107,7 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(OrganizationScopedAdmin, SimpleHistoryAdmin):
+class OrganizationAdmin(ScopedHistoryAdmin):
     list_display = ["name", "slug", "classification", "draft_updated_at", "draft_links"]
     list_select_related = ["sheet"]
     list_filter = ["sheet__classification"]
@@ -153,7 +164,7 @@ class OrganizationAdmin(OrganizationScopedAdmin, SimpleHistoryAdmin):
 
 
 @admin.register(DisclosureSheet)
-class DisclosureSheetAdmin(OrganizationScopedAdmin, SimpleHistoryAdmin):
+class DisclosureSheetAdmin(ScopedHistoryAdmin):
     form = DisclosureSheetForm
     list_display = ["name", "organization", "classification", "agency_code", "updated_at"]
     list_select_related = ["organization"]
@@ -291,9 +302,19 @@ class DisclosureSheetAdmin(OrganizationScopedAdmin, SimpleHistoryAdmin):
         return format_html('{}<div class="help">{} <a href="{}">チェックリストを編集</a></div>', group, state, link)
 
 
+class AnswerFormSet(BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        # An answer id that is not this checklist's (a tampered form) matches no
+        # answer here: refuse the whole submission rather than ignore that row.
+        if any(form.instance.pk is None for form in self.initial_forms):
+            raise ValidationError("送信された回答がこのチェックリストのものではありません。ページを読み込み直してください。")
+
+
 class AnswerInline(admin.TabularInline):
     model = Answer
     form = AnswerForm
+    formset = AnswerFormSet
     template = "admin/checklist/answers_by_section.html"
     fields = ["status", "planned_time"]
     extra = 0

@@ -2,7 +2,7 @@ from django import forms
 
 from checklist.models import Answer
 
-from .models import DisclosureSheet
+from .models import DisclosureSheet, validate_printable
 
 
 class SingleChoiceRadioSelect(forms.RadioSelect):
@@ -78,6 +78,11 @@ class AnswerForm(forms.ModelForm):
         model = Answer
         fields = ["status", "planned_time"]
         widgets = {"planned_time": forms.TextInput(attrs={"size": 16, "placeholder": "例: 2027年3月"})}
+
+    def clean_planned_time(self):
+        value = self.cleaned_data["planned_time"]
+        validate_printable(value)  # printed in the PDF
+        return value
 
 
 class PublishForm(forms.Form):

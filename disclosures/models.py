@@ -142,6 +142,23 @@ def validate_prefectures(value):
 MAX_COUNT = 2_147_483_647
 
 
+def validate_printable(value):
+    """Text must be printable in the auditors' PDF: no control characters, and
+    only characters the embedded fonts have (髙 and 𠮷 are, emoji are not)."""
+    from .pdf import unprintable_characters
+
+    control = [c for c in value if unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs") and c not in "\n\r\t"]
+    if control:
+        raise ValidationError("制御文字など表示できない文字が含まれています。", code="control_character")
+    unprintable = unprintable_characters(value)
+    if unprintable:
+        raise ValidationError(
+            "PDFに印字できない文字が含まれています（絵文字など）: %(chars)s",
+            code="unprintable",
+            params={"chars": " ".join(f"{c}(U+{ord(c):04X})" for c in unprintable[:10])},
+        )
+
+
 def count_field(verbose_name, *, help_text=""):
     """A head count or number of cases: a whole number ≥ 0, or blank."""
     return models.PositiveIntegerField(
@@ -390,6 +407,14 @@ class DisclosureSheet(models.Model):
             value = getattr(self, field)
             if value and not value.strip():
                 add(field, "注1) 空白だけでなく、正式な名称等を入力してください。")
+        for field in self._meta.concrete_fields:
+            value = getattr(self, field.attname)
+            if isinstance(field, (models.CharField, models.TextField)) and isinstance(value, str):
+                try:
+                    validate_printable(value)
+                except ValidationError as error:
+                    for message in error.messages:
+                        add(field.name, message)
         self._check_staff_counts(add)
         self._check_details(add)
         if "none" in self.system_areas and len(self.system_areas) > 1:

@@ -470,3 +470,29 @@ def render_publication_pdf(snapshot, *, number, published_at, sheet_updated_on, 
         keywords="代行機関, 特定健診, 特定保健指導, 重要事項, ガイドライン遵守チェックリスト",
         created=published_at,
     )
+
+
+# The fonts the PDF embeds (static/css/pdf-fonts.css). A character none of them
+# has cannot be printed: the sheet refuses it when it is typed, not at publish.
+EMBEDDED_FONTS = ("fonts/NotoSansJP-Regular.ttf", "fonts/BIZUDPGothic-Regular.ttf")
+
+
+@functools.cache
+def printable_code_points() -> frozenset[int]:
+    from django.contrib.staticfiles import finders
+    from fontTools.ttLib import TTFont
+
+    points = set()
+    for name in EMBEDDED_FONTS:
+        points.update(TTFont(finders.find(name), lazy=True).getBestCmap())
+    return frozenset(points)
+
+
+def unprintable_characters(text: str) -> list[str]:
+    """Characters of `text` that no embedded font can draw (emoji, say), in order."""
+    printable = printable_code_points()
+    found = []
+    for char in text:
+        if char not in "\n\r\t" and ord(char) not in printable and char not in found:
+            found.append(char)
+    return found

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
-from .models import DisclosureSheet, Organization, Publication
+from .models import DisclosureSheet, Organization, Publication, validate_printable
 from .permissions import publish_refusal
 from .pdf import PdfRenderError, pdf_sha256, render_publication_pdf
 from .snapshot import build_snapshot, document_digests, japanese_date, sha256_of
@@ -45,7 +45,16 @@ def draft_problems(sheet):
         for field, messages in error.message_dict.items():
             label = DisclosureSheet._meta.get_field(field).verbose_name if field != "__all__" else ""
             problems.extend(f"{label}: {message}" if label else message for message in messages)
-    problems.extend(sheet.checklist.problems())
+    answers = list(sheet.checklist.ordered_answers())
+    problems.extend(sheet.checklist.problems(answers))
+    for answer in answers:
+        try:
+            validate_printable(answer.planned_time)
+        except ValidationError as error:
+            problems.extend(
+                f"{answer.item.section.title} {answer.item.number}. 実施時期: {message}"
+                for message in error.messages
+            )
     return problems
 
 

@@ -1,0 +1,367 @@
+"""manage.py backup / restore: everything out to one file and back, hashes verified.
+
+The example organisation (fixture `example_org`) is published as version 1; the
+fixture `populated` adds users, a group, a membership, an admin log entry, a
+checklist answer 実施予定 and version 2, whose PDF holds every byte value.
+"""
+
+import base64
+import gzip
+import io
+import json
+import stat
+
+import pytest
+from django.apps import apps
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.auth.models import Group, Permission
+from django.contrib.contenttypes.models import ContentType
+from django.core import serializers
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection
+
+from checklist.models import Answer, ChecklistTemplate
+from disclosures.management.commands.backup import included_models
+from disclosures.models import Membership, Organization, Publication
+from disclosures.publishing import publish
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "editor-password-for-tests-123"
+BINARY_PDF = b"%PDF-1.7\n" + bytes(range(256)) * 4 + b"\n%%EOF\n"
+
+
+@pytest.fixture(autouse=True)
+def fresh_content_type_cache():
+    """Flushing recreates content types with new ids; none may stay cached for other tests."""
+    ContentType.objects.clear_cache()
+    yield
+    ContentType.objects.clear_cache()
+
+
+@pytest.fixture
+def populated(example_org, django_user_model, monkeypatch):
+    admin = django_user_model.objects.create_superuser("admin", "admin@example.jp", "admin-pw-123!x")
+    editor = django_user_model.objects.create_user("editor", "editor@example.jp", PASSWORD, is_staff=True)
+    add_publication = Permission.objects.get(codename="add_publication")
+    editor.user_permissions.add(add_publication)
+    group = Group.objects.create(name="公開責任者")
+    group.permissions.add(add_publication)
+    editor.groups.add(group)
+    Membership.objects.create(
+        organization=example_org, user=editor, role=Membership.Role.PUBLISHER
+    )
+    LogEntry.objects.create(
+        user=admin,
+        content_type=ContentType.objects.get_for_model(Organization),
+        object_id=str(example_org.pk),
+        object_repr=str(example_org),
+        action_flag=CHANGE,
+        change_message="担当者を追加しました。",
+    )
+    if apps.is_installed("django_otp.plugins.otp_totp"):
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        TOTPDevice.objects.create(user=editor, name="スマートフォン", confirmed=True)
+
+    sheet = example_org.sheet
+    answer = sheet.checklist.ordered_answers()[3]
+    answer.status = Answer.Status.PLANNED
+    answer.planned_time = "2026年3月"
+    answer.save()
+    sheet.address = sheet.address + "（第2版で移転）"
+    sheet.save()
+    monkeypatch.setattr(
+        "disclosures.publishing.render_publication_pdf", lambda snapshot, **_: BINARY_PDF
+    )
+    publish(sheet, change_note="所在地とチェックリストを更新しました。")
+    return example_org
+
+
+def database_state():
+    """Every row a backup holds, with references by natural key (ids of content
+    types and permissions change with a flush)."""
+    return {
+        model._meta.label_lower: serializers.serialize(
+            "python", model._base_manager.order_by("pk"), use_natural_foreign_keys=True
+        )
+        for model in included_models()
+    }
+
+
+def empty_database():
+    # PostgreSQL refuses TRUNCATE while this transaction's deferred checks are pending.
+    connection.check_constraints()
+    call_command("flush", interactive=False, verbosity=0)
+    ContentType.objects.clear_cache()
+
+
+def backup(path, **options):
+    call_command("backup", str(path), stdout=io.StringIO(), **options)
+    return path
+
+
+def restore(path, **options):
+    out = io.StringIO()
+    call_command("restore", str(path), stdout=out, stderr=io.StringIO(), **options)
+    return out.getvalue()
+
+
+def read_backup_file(path):
+    with gzip.open(path, "rb") as file:
+        return json.load(file)
+
+
+def write_backup_file(path, data):
+    with gzip.open(path, "wb") as file:
+        file.write(json.dumps(data, ensure_ascii=False).encode())
+
+
+def publication_row(data, number):
+    return next(
+        row
+        for row in data["objects"]
+        if row["model"] == "disclosures.publication" and row["fields"]["number"] == number
+    )
+
+
+def test_backup_then_restore_into_an_empty_database_reproduces_everything(populated, tmp_path):
+    before = database_state()
+    originals = {p.number: (bytes(p.pdf), p.snapshot) for p in Publication.objects.all()}
+    path = backup(tmp_path / "backup.json.gz")
+    empty_database()
+    assert not Organization.objects.exists()
+    assert not ChecklistTemplate.objects.exists()
+
+    output = restore(path)
+
+    assert database_state() == before
+    organization = Organization.objects.get(slug="qolead")
+    assert [p.number for p in organization.publications.order_by("number")] == [1, 2]
+    for publication in Publication.objects.all():
+        pdf, snapshot = originals[publication.number]
+        assert bytes(publication.pdf) == pdf
+        assert publication.snapshot == snapshot
+    assert bytes(Publication.objects.get(number=2).pdf) == BINARY_PDF
+    editor = organization.members.get()
+    assert editor.check_password(PASSWORD)
+    assert editor.has_perm("disclosures.add_publication")
+    assert editor.memberships.get().role == Membership.Role.PUBLISHER
+    checklist = organization.sheet.checklist
+    assert checklist.template == ChecklistTemplate.objects.get(code="guideline-v2")
+    assert checklist.answers.count() == 56
+    assert checklist.ordered_answers()[3].planned_time == "2026年3月"
+    assert "公開版 2版" in output and "検証しました" in output
+
+
+def test_backup_file_holds_a_manifest_and_only_its_owner_may_read_it(populated, tmp_path):
+    path = backup(tmp_path / "backup.json.gz")
+
+    data = read_backup_file(path)
+    manifest = data["manifest"]
+    assert (data["format"], data["format_version"]) == ("disclosure-portal-backup", 1)
+    assert manifest["publications"] == [
+        {
+            "organization": "qolead",
+            "version": p.number,
+            "snapshot_sha256": p.snapshot_sha256,
+            "pdf_sha256": p.pdf_sha256,
+        }
+        for p in Publication.objects.order_by("number")
+    ]
+    assert manifest["counts"]["disclosures.publication"] == 2
+    assert manifest["counts"]["auth.user"] == 2
+    assert sum(manifest["counts"].values()) == len(data["objects"])
+    assert not {"contenttypes.contenttype", "auth.permission", "sessions.session"} & set(
+        manifest["counts"]
+    )
+    assert manifest["created_at"] and manifest["django_version"]
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def tamper_pdf(data):
+    row = publication_row(data, 2)
+    pdf = bytearray(base64.b64decode(row["fields"]["pdf"]))
+    pdf[20] ^= 0xFF
+    row["fields"]["pdf"] = base64.b64encode(bytes(pdf)).decode()
+
+
+def tamper_snapshot(data):
+    publication_row(data, 2)["fields"]["snapshot"]["sheet"]["values"]["address"] = "改ざんした所在地"
+
+
+def tamper_snapshot_and_its_hash(data):
+    from disclosures.snapshot import sha256_of
+
+    row = publication_row(data, 2)
+    row["fields"]["snapshot"]["sheet"]["values"]["address"] = "改ざんした所在地"
+    row["fields"]["snapshot_sha256"] = sha256_of(row["fields"]["snapshot"])
+
+
+@pytest.mark.parametrize(
+    "tamper, reason",
+    [
+        (tamper_pdf, "PDF が pdf_sha256 と一致しません"),
+        (tamper_snapshot, "スナップショットが snapshot_sha256 と一致しません"),
+        (tamper_snapshot_and_its_hash, "snapshot_sha256 がマニフェストと違います"),
+    ],
+    ids=lambda value: getattr(value, "__name__", ""),
+)
+def test_restore_refuses_a_tampered_publication_and_restores_nothing(
+    populated, tmp_path, tamper, reason
+):
+    path = backup(tmp_path / "backup.json.gz")
+    data = read_backup_file(path)
+    tamper(data)
+    write_backup_file(path, data)
+    empty_database()
+
+    with pytest.raises(CommandError) as refused:
+        restore(path)
+
+    assert f"qolead 第2版: {reason}" in str(refused.value)
+    assert "qolead 第1版" not in str(refused.value)
+    assert all(not model._base_manager.exists() for model in included_models())
+
+
+def test_restore_refuses_a_database_that_is_not_empty(populated, tmp_path):
+    path = backup(tmp_path / "backup.json.gz")
+    before = database_state()
+
+    with pytest.raises(CommandError, match="データベースが空ではないため、復元しません.*--flush"):
+        restore(path)
+
+    assert database_state() == before
+
+
+def test_restore_with_flush_replaces_the_current_data(populated, tmp_path):
+    before = database_state()
+    path = backup(tmp_path / "backup.json.gz")
+    Organization.create_with_drafts(slug="after-backup", name="バックアップ後の機関")
+
+    restore(path, flush=True)
+
+    assert database_state() == before
+    assert not Organization.objects.filter(slug="after-backup").exists()
+
+
+def test_a_failed_restore_with_flush_leaves_the_current_data_as_it_was(populated, tmp_path):
+    path = backup(tmp_path / "backup.json.gz")
+    data = read_backup_file(path)
+    tamper_pdf(data)
+    write_backup_file(path, data)
+    Organization.create_with_drafts(slug="after-backup", name="バックアップ後の機関")
+    before = database_state()
+
+    with pytest.raises(CommandError, match="すべて取り消しました"):
+        restore(path, flush=True)
+
+    assert database_state() == before
+
+
+def test_after_a_restore_new_rows_get_new_ids(populated, tmp_path):
+    """Sequences are reset: PostgreSQL would otherwise hand out restored ids again."""
+    path = backup(tmp_path / "backup.json.gz")
+    empty_database()
+    restore(path)
+
+    other = Organization.create_with_drafts(slug="new-org", name="新しい機関")
+    sheet = Organization.objects.get(slug="qolead").sheet
+    sheet.address = sheet.address + "（第3版）"
+    sheet.save()
+    third = publish(sheet, change_note="所在地を更新しました。")
+
+    assert other.pk > Organization.objects.get(slug="qolead").pk
+    assert third.number == 3
+    assert third.pk > Publication.objects.get(number=2).pk
+
+
+def test_backup_refuses_to_overwrite_a_file_unless_forced(populated, tmp_path):
+    path = tmp_path / "backup.json.gz"
+    path.write_bytes(b"an older backup")
+
+    with pytest.raises(CommandError, match="既にあります.*--force"):
+        backup(path)
+    assert path.read_bytes() == b"an older backup"
+
+    backup(path, force=True)
+    assert read_backup_file(path)["manifest"]["counts"]["disclosures.publication"] == 2
+    assert [p.name for p in tmp_path.iterdir()] == ["backup.json.gz"]  # no temporary file left
+
+
+def garbage(path, valid):
+    path.write_bytes(b"this is not a backup\x00\xff")
+
+
+def truncated(path, valid):
+    path.write_bytes(valid[: len(valid) // 2])
+
+
+def empty(path, valid):
+    path.write_bytes(b"")
+
+
+def not_json(path, valid):
+    path.write_bytes(gzip.compress(b"<html>not json</html>"))
+
+
+def other_json(path, valid):
+    path.write_bytes(gzip.compress(b'[{"model": "auth.user", "pk": 1, "fields": {}}]'))
+
+
+def objects_cut_short(path, valid):
+    data = json.loads(gzip.decompress(valid))
+    data["objects"] = data["objects"][:10]
+    path.write_bytes(gzip.compress(json.dumps(data).encode()))
+
+
+@pytest.mark.parametrize(
+    "spoil, message",
+    [
+        (garbage, "読み込めません"),
+        (truncated, "読み込めません"),
+        (empty, "読み込めません"),
+        (not_json, "読み込めません"),
+        (other_json, "バックアップファイルではありません"),
+        (objects_cut_short, "件数"),
+    ],
+    ids=lambda value: getattr(value, "__name__", ""),
+)
+def test_restore_of_a_broken_file_is_a_clear_error(example_org, tmp_path, spoil, message):
+    valid = backup(tmp_path / "valid.json.gz").read_bytes()
+    path = tmp_path / "broken.json.gz"
+    spoil(path, valid)
+    empty_database()
+
+    with pytest.raises(CommandError, match=message):
+        restore(path)
+
+    assert not Organization.objects.exists()
+
+
+def test_restore_of_a_missing_file_is_a_clear_error(db, tmp_path):
+    with pytest.raises(CommandError, match="ありません"):
+        restore(tmp_path / "missing.json.gz")
+
+
+def test_restore_refuses_a_backup_of_a_newer_schema(example_org, tmp_path):
+    path = backup(tmp_path / "backup.json.gz")
+    data = read_backup_file(path)
+    data["manifest"]["migrations"]["disclosures"].append("9999_from_the_future")
+    write_backup_file(path, data)
+    empty_database()
+
+    with pytest.raises(CommandError, match="disclosures.9999_from_the_future.*migrate"):
+        restore(path)
+
+
+def test_backup_and_restore_outside_a_transaction(populated, transactional_db, tmp_path):
+    """As from the command line: the backup reads one snapshot, the restore commits."""
+    before = database_state()
+    path = backup(tmp_path / "backup.json.gz")
+
+    output = restore(path, flush=True)
+
+    assert database_state() == before
+    assert "公開版 2版" in output

@@ -1,0 +1,388 @@
+"""Roles per organisation, the audit trail, authentication and HTTP hardening."""
+
+import datetime
+import os
+import subprocess
+import sys
+
+import pytest
+from axes.models import AccessAttempt
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from checklist.models import Answer
+from disclosures.models import DisclosureSheet, Membership, Organization, Publication
+
+from .conftest import ROOT
+from .test_admin import checklist_post_data, checklist_url, sheet_post_data, sheet_url
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "Kenshin-Hoken-2026!"
+
+
+@pytest.fixture
+def other_org(example_org):
+    """A second organisation the staff members below do not belong to."""
+    organization = Organization.create_with_drafts(slug="other-agency", name="他機関株式会社")
+    return organization
+
+
+def member(django_user_model, organization, role, username):
+    user = django_user_model.objects.create_user(username, password=PASSWORD, is_staff=True)
+    Membership.objects.create(organization=organization, user=user, role=role)
+    return user
+
+
+@pytest.fixture
+def editor(django_user_model, example_org):
+    return member(django_user_model, example_org, Membership.Role.EDITOR, "editor")
+
+
+@pytest.fixture
+def publisher(django_user_model, example_org):
+    return member(django_user_model, example_org, Membership.Role.PUBLISHER, "publisher")
+
+
+def logged_in(user):
+    client = Client(raise_request_exception=False)
+    client.force_login(user)
+    return client
+
+
+# --- roles ---------------------------------------------------------------
+
+
+def test_member_lists_show_only_their_organizations(editor, other_org):
+    client = logged_in(editor)
+    for name in ("disclosures_disclosuresheet", "checklist_checklist", "disclosures_organization"):
+        page = client.get(reverse(f"admin:{name}_changelist")).content.decode()
+        assert "株式会社QOL e a d" in page, name
+        assert "他機関株式会社" not in page, name
+
+
+@pytest.mark.parametrize(
+    "url_name",
+    [
+        "admin:disclosures_disclosuresheet_change",
+        "admin:disclosures_disclosuresheet_history",
+        "admin:disclosures_disclosuresheet_preview",
+        "admin:disclosures_disclosuresheet_publish",
+    ],
+)
+def test_another_organizations_sheet_is_not_found_by_url(editor, other_org, url_name):
+    response = logged_in(editor).get(reverse(url_name, args=[other_org.sheet.pk]))
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("url_name", ["admin:checklist_checklist_change", "admin:checklist_checklist_history"])
+def test_another_organizations_checklist_is_not_found_by_url(editor, other_org, url_name):
+    response = logged_in(editor).get(reverse(url_name, args=[other_org.sheet.checklist_id]))
+    assert response.status_code == 404
+
+
+def test_another_organizations_sheet_cannot_be_changed_by_post(editor, other_org):
+    sheet = other_org.sheet
+    response = logged_in(editor).post(sheet_url(sheet), sheet_post_data(sheet, name="乗っ取り"))
+    assert response.status_code == 404
+    sheet.refresh_from_db()
+    assert sheet.name == "他機関株式会社"
+
+
+def test_answers_of_another_checklist_cannot_be_changed_by_form_tampering(editor, other_org, sheet):
+    own, foreign = sheet.checklist, other_org.sheet.checklist
+    data = checklist_post_data(own)
+    foreign_answer = foreign.ordered_answers()[0]
+    data["answers-0-id"] = foreign_answer.pk  # an id from the other organisation
+    data["answers-0-status"] = "planned"
+    data["answers-0-planned_time"] = "2030年"
+    response = logged_in(editor).post(checklist_url(own), data)
+    assert response.status_code == 200  # the form is shown again with an error
+    foreign_answer.refresh_from_db()
+    assert foreign_answer.status == ""
+    assert not own.answers.filter(status="planned").exists()
+
+
+def test_another_organizations_publication_is_not_found(editor, other_org, example_org):
+    publication = example_org.publications.get()
+    outsider = member(type(editor), other_org, Membership.Role.PUBLISHER, "outsider")
+    url = reverse("admin:disclosures_publication_change", args=[publication.pk])
+    assert logged_in(outsider).get(url).status_code == 404
+    assert logged_in(editor).get(url).status_code == 200
+
+
+def test_editor_edits_the_draft_but_cannot_publish(editor, sheet):
+    client = logged_in(editor)
+    assert client.post(sheet_url(sheet), sheet_post_data(sheet, hours_system="平日のみ")).status_code == 302
+    response = client.post(
+        reverse("admin:disclosures_disclosuresheet_publish", args=[sheet.pk]), {"change_note": "更新"}
+    )
+    assert response.status_code == 403
+    assert "公開責任者" in response.content.decode()
+    assert Publication.objects.count() == 1
+
+
+def test_publisher_publishes_their_organization(publisher, sheet):
+    client = logged_in(publisher)
+    client.post(sheet_url(sheet), sheet_post_data(sheet, hours_system="平日のみ"))
+    response = client.post(
+        reverse("admin:disclosures_disclosuresheet_publish", args=[sheet.pk]), {"change_note": "更新"}
+    )
+    assert response.status_code == 302
+    assert Publication.objects.get(number=2).published_by == publisher
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        reverse("admin:disclosures_organization_add"),
+        reverse("admin:checklist_checklisttemplate_changelist"),
+        reverse("admin:checklist_section_changelist"),
+        reverse("admin:auth_user_changelist"),
+    ],
+)
+def test_members_cannot_manage_organizations_templates_or_users(publisher, url):
+    assert logged_in(publisher).get(url).status_code == 403
+
+
+def test_members_see_their_organization_read_only_without_memberships(publisher, example_org):
+    url = reverse("admin:disclosures_organization_change", args=[example_org.pk])
+    page = logged_in(publisher).get(url).content.decode()
+    assert 'name="name"' not in page
+    assert "memberships-TOTAL_FORMS" not in page
+    response = logged_in(publisher).post(url, {"slug": "stolen", "name": "x"})
+    assert response.status_code == 403
+    example_org.refresh_from_db()
+    assert example_org.slug == "qolead"
+
+
+def test_staff_without_membership_sees_nothing(django_user_model, sheet):
+    clerk = django_user_model.objects.create_user("clerk", password=PASSWORD, is_staff=True)
+    client = logged_in(clerk)
+    assert client.get(sheet_url(sheet)).status_code in (403, 404)
+    assert "重要事項の概要" not in client.get(reverse("admin:index")).content.decode()
+
+
+# --- audit trail ---------------------------------------------------------
+
+
+def test_sheet_change_is_recorded_with_who_when_and_old_and_new(editor, sheet):
+    logged_in(editor).post(sheet_url(sheet), sheet_post_data(sheet, hours_system="平日のみ"))
+    record = sheet.history.latest("history_date")
+    delta = record.diff_against(record.prev_record)
+    assert record.history_user == editor
+    assert timezone.is_aware(record.history_date)
+    assert [(c.field, c.old, c.new) for c in delta.changes] == [("hours_system", "24時間 365日稼働", "平日のみ")]
+
+
+def test_sheet_history_page_shows_the_change(editor, sheet):
+    client = logged_in(editor)
+    client.post(sheet_url(sheet), sheet_post_data(sheet, hours_system="平日のみ"))
+    page = client.get(reverse("admin:disclosures_disclosuresheet_history", args=[sheet.pk])).content.decode()
+    assert "平日のみ" in page and "editor" in page
+
+
+def test_answer_changes_are_recorded_and_shown_on_the_checklist(editor, sheet):
+    client = logged_in(editor)
+    checklist = sheet.checklist
+    client.post(checklist_url(checklist), checklist_post_data(checklist, a2=("planned", "2027年3月")))
+    answer = checklist.ordered_answers()[2]
+    assert answer.history.latest("history_date").history_user == editor
+    page = client.get(checklist_url(checklist)).content.decode()
+    assert "実施済" in page and "実施予定(2027年3月)" in page and "<td>editor</td>" in page
+
+
+def test_membership_and_organization_changes_are_recorded(staff_client, example_org, django_user_model):
+    user = django_user_model.objects.create_user("newcomer", password=PASSWORD, is_staff=True)
+    staff_client.post(
+        reverse("admin:disclosures_organization_change", args=[example_org.pk]),
+        {
+            "slug": "qolead",
+            "name": "株式会社QOLead",
+            "memberships-TOTAL_FORMS": 1,
+            "memberships-INITIAL_FORMS": 0,
+            "memberships-0-user": user.pk,
+            "memberships-0-role": "publisher",
+        },
+    )
+    assert example_org.history.latest("history_date").name == "株式会社QOLead"
+    membership = Membership.objects.get(user=user)
+    assert membership.history.get().history_type == "+"
+
+
+def test_history_cannot_be_reverted_or_edited(staff_client, sheet):
+    sheet.hours_system = "平日のみ"
+    sheet.save()
+    record = sheet.history.earliest("history_date")
+    url = reverse("admin:disclosures_disclosuresheet_simple_history", args=[sheet.pk, record.history_id])
+    response = staff_client.post(url, sheet_post_data(sheet, hours_system="改ざん"))
+    assert response.status_code in (302, 403)
+    sheet.refresh_from_db()
+    assert sheet.hours_system == "平日のみ"
+    assert sheet.history.filter(hours_system="改ざん").count() == 0
+
+
+# --- authentication ------------------------------------------------------
+
+
+@pytest.mark.real_password_hashing
+def test_passwords_are_hashed_with_argon2(django_user_model):
+    user = django_user_model.objects.create_user("hashed", password=PASSWORD)
+    assert user.password.startswith("argon2$")
+
+
+@pytest.mark.parametrize("password", ["password", "12345678", "short"])
+def test_weak_passwords_are_refused(password):
+    with pytest.raises(ValidationError):
+        validate_password(password)
+
+
+def admin_login(client, username, password, token=""):
+    return client.post(
+        reverse("admin:login"),
+        {"username": username, "password": password, "otp_token": token, "next": reverse("admin:index")},
+    )
+
+
+def test_repeated_failed_logins_lock_the_account_with_a_clear_message(editor):
+    client = Client()
+    for _ in range(5):
+        admin_login(client, "editor", "wrong-password")
+    response = admin_login(client, "editor", PASSWORD)
+    assert response.status_code == 429
+    assert "ログインを一時停止しています" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_deleting_the_access_attempt_unlocks(editor):
+    client = Client()
+    for _ in range(5):
+        admin_login(client, "editor", "wrong-password")
+    AccessAttempt.objects.filter(username="editor").delete()  # the admin's unlock
+    assert admin_login(client, "editor", PASSWORD).status_code == 302
+
+
+def test_sessions_expire_after_thirty_idle_minutes(editor, settings):
+    client = Client()
+    assert admin_login(client, "editor", PASSWORD).status_code == 302
+    client.get(reverse("admin:index"))
+    expiry = client.session.get_expiry_date()
+    assert settings.SESSION_SAVE_EVERY_REQUEST
+    assert abs((expiry - timezone.now()) - datetime.timedelta(minutes=30)) < datetime.timedelta(seconds=30)
+    session = client.session
+    session.set_expiry(-1)  # as if the 30 minutes had passed
+    session.save()
+    assert client.get(reverse("admin:index")).status_code == 302
+
+
+@pytest.fixture
+def totp_device(editor):
+    return TOTPDevice.objects.create(user=editor, name="スマートフォン", confirmed=True)
+
+
+def current_token(device):
+    return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
+
+
+def test_staff_with_a_totp_device_needs_its_code(editor, totp_device):
+    response = admin_login(Client(), "editor", PASSWORD)
+    assert response.status_code == 200
+    assert "二段階認証の確認コードを入力してください。" in response.content.decode()
+    assert admin_login(Client(), "editor", PASSWORD, current_token(totp_device)).status_code == 302
+
+
+def test_wrong_totp_code_is_refused(editor, totp_device):
+    wrong = f"{(int(current_token(totp_device)) + 1) % 1000000:06d}"
+    response = admin_login(Client(), "editor", PASSWORD, wrong)
+    assert response.status_code == 200
+    assert "確認コードが正しくありません。" in response.content.decode()
+
+
+def test_staff_without_a_device_log_in_with_the_password(editor):
+    assert admin_login(Client(), "editor", PASSWORD).status_code == 302
+
+
+def test_publishers_must_use_totp_when_the_setting_says_so(publisher, sheet, settings):
+    settings.PUBLISHERS_REQUIRE_OTP = True
+    device = TOTPDevice.objects.create(user=publisher, name="端末", confirmed=True)
+    sheet.hours_system = "平日のみ"
+    sheet.save()
+    url = reverse("admin:disclosures_disclosuresheet_publish", args=[sheet.pk])
+    without = logged_in(publisher).post(url, {"change_note": "更新"})
+    assert without.status_code == 403
+    assert "二段階認証" in without.content.decode()
+    client = Client()
+    assert admin_login(client, "publisher", PASSWORD, current_token(device)).status_code == 302
+    assert client.post(url, {"change_note": "更新"}).status_code == 302
+    assert Publication.objects.filter(number=2).exists()
+
+
+# --- HTTP ----------------------------------------------------------------
+
+
+def test_public_pages_send_a_csp_without_unsafe_inline(client, example_org):
+    for url in ("/qolead/", "/qolead/versions/", "/qolead/versions/1/diff/"):
+        policy = client.get(url)["Content-Security-Policy"]
+        assert "default-src 'self'" in policy
+        assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+        assert "frame-ancestors 'none'" in policy
+
+
+def test_security_headers(client, example_org, settings):
+    response = client.get("/qolead/", secure=True)
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["Referrer-Policy"] == "same-origin"
+    assert response["X-Content-Type-Options"] == "nosniff"
+
+
+def production_env(**overrides):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    env.update(
+        DJANGO_SECRET_KEY="k3J9-vQ2$zX7!pL0mN4#rT8&wY1^bC5*dF6(gH2)jK9_lM3+nP7=qR4", DJANGO_ALLOWED_HOSTS="disclosure.example.jp"
+    )
+    env.update(overrides)
+    return env
+
+
+def run_manage(env, *args):
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+
+
+def test_deploy_check_reports_nothing_with_production_settings():
+    result = run_manage(production_env(), "check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_settings_turn_on_https_protections():
+    code = (
+        "from django.conf import settings as s; print(s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS > 0,"
+        " s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.DEBUG)"
+    )
+    result = run_manage(production_env(), "shell", "--no-imports", "-c", code)
+    assert result.stdout.split() == ["True", "True", "True", "True", "False"]
+
+
+def test_hsts_header_over_https(client, example_org, settings):
+    settings.SECURE_HSTS_SECONDS = 31536000
+    response = client.get("/qolead/", secure=True)
+    assert response["Strict-Transport-Security"].startswith("max-age=31536000")
+
+
+def test_admin_url_prefix_is_configurable():
+    code = "from django.urls import reverse; print(reverse('admin:index'))"
+    result = run_manage(production_env(DJANGO_ADMIN_URL="staff-7f3k"), "shell", "--no-imports", "-c", code)
+    assert result.stdout.strip() == "/staff-7f3k/"
+
+
+@pytest.mark.parametrize("slug", ["admin", "static", "Admin"])
+def test_organization_slug_cannot_hide_the_admin_or_static_files(official_template, slug):
+    with pytest.raises(ValidationError):
+        Organization(slug=slug, name="x").full_clean()
