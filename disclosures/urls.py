@@ -21,13 +21,13 @@ register_converter(VersionNumberConverter, "version")
 app_name = "disclosures"
 urlpatterns = [
     path("", views.index, name="index"),
-    path("<slug:slug>/", views.current, name="current"),
-    path("<slug:slug>/current.json", views.current_json, name="current_json"),
-    path("<slug:slug>/pdf/", views.current_pdf, name="current_pdf"),
+    path("<slug:slug>/", views.version_page, name="current"),
+    path("<slug:slug>/current.json", views.snapshot_json, name="current_json"),
+    path("<slug:slug>/pdf/", views.pdf, name="current_pdf"),
     path("<slug:slug>/feed/", require_safe(views.VersionFeed()), name="feed"),
     path("<slug:slug>/versions/", views.version_list, name="versions"),
-    path("<slug:slug>/versions/<version:number>/", views.version_detail, name="version"),
-    path("<slug:slug>/versions/<version:number>.json", views.version_json, name="version_json"),
-    path("<slug:slug>/versions/<version:number>/pdf/", views.version_pdf, name="version_pdf"),
+    path("<slug:slug>/versions/<version:number>/", views.version_page, name="version"),
+    path("<slug:slug>/versions/<version:number>.json", views.snapshot_json, name="version_json"),
+    path("<slug:slug>/versions/<version:number>/pdf/", views.pdf, name="version_pdf"),
     path("<slug:slug>/versions/<version:number>/diff/", views.version_diff, name="diff"),
 ]

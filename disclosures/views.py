@@ -132,23 +132,13 @@ def index(request):
 
 
 @require_safe
-def current(request, slug):
-    publication = get_publication(slug)
-    return conditional(
-        request,
-        publication,
-        "page",
-        lambda: render_to_string("disclosures/publication_detail.html", version_context(publication), request),
-    )
-
-
-@require_safe
-def version_detail(request, slug, number):
+def version_page(request, slug, number=None):
+    """The current version (no number) or version `number`: the same page."""
     publication = get_publication(slug, number)
     return conditional(
         request,
         publication,
-        "version",
+        "page",
         lambda: render_to_string("disclosures/publication_detail.html", version_context(publication), request),
     )
 
@@ -198,7 +188,9 @@ def snapshot_document(request, publication):
     return json.dumps(document, ensure_ascii=False, indent=1)
 
 
-def json_response(request, publication):
+@require_safe
+def snapshot_json(request, slug, number=None):
+    publication = get_publication(slug, number)
     return conditional(
         request,
         publication,
@@ -206,16 +198,6 @@ def json_response(request, publication):
         lambda: snapshot_document(request, publication),
         content_type="application/json; charset=utf-8",
     )
-
-
-@require_safe
-def version_json(request, slug, number):
-    return json_response(request, get_publication(slug, number))
-
-
-@require_safe
-def current_json(request, slug):
-    return json_response(request, get_publication(slug))
 
 
 def pdf_filenames(publication):
@@ -241,13 +223,10 @@ def pdf_response(request, publication, *, immutable):
 
 
 @require_safe
-def current_pdf(request, slug):
-    return pdf_response(request, get_publication(slug, defer=("snapshot",)), immutable=False)
-
-
-@require_safe
-def version_pdf(request, slug, number):
-    return pdf_response(request, get_publication(slug, number, defer=("snapshot",)), immutable=True)
+def pdf(request, slug, number=None):
+    # The PDF of a numbered version never changes; the current one does.
+    publication = get_publication(slug, number, defer=("snapshot",))
+    return pdf_response(request, publication, immutable=number is not None)
 
 
 class VersionFeed(Feed):
