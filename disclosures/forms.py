@@ -2,7 +2,7 @@ from django import forms
 
 from checklist.models import Answer
 
-from .models import DisclosureSheet, validate_printable
+from .models import DisclosureSheet, validate_no_control_characters, validate_printable
 
 
 class SingleChoiceRadioSelect(forms.RadioSelect):
@@ -94,6 +94,7 @@ class PublishForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="公開ページの変更履歴と更新情報（Atom）に表示されます。例: 従事する職員の数を更新。",
         error_messages={"required": "変更内容を入力してください。"},
+        validators=[validate_no_control_characters],
     )
     effective_date = forms.DateField(
         label="最終更新日（初版のみ）",

@@ -20,6 +20,27 @@ from .notes import note_help
 from .prefectures import unknown_prefectures
 
 
+def validate_no_control_characters(value):
+    """No control or invisible format characters (they break XML feeds and PDFs)."""
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs") and c not in "\n\r\t" for c in value):
+        raise ValidationError("制御文字など表示できない文字が含まれています。", code="control_character")
+
+
+def validate_printable(value):
+    """Text must be printable in the auditors' PDF: no control characters, and
+    only characters the embedded fonts have (髙 and 𠮷 are, emoji are not)."""
+    from .pdf import unprintable_characters
+
+    validate_no_control_characters(value)
+    unprintable = unprintable_characters(value)
+    if unprintable:
+        raise ValidationError(
+            "PDFに印字できない文字が含まれています（絵文字など）: %(chars)s",
+            code="unprintable",
+            params={"chars": " ".join(f"{c}(U+{ord(c):04X})" for c in unprintable[:10])},
+        )
+
+
 def validate_slug_not_reserved(value):
     """The slug is the first segment of public URLs: it must not hide the admin or static files."""
     reserved = {"admin", "static", "media", "favicon.ico", "robots.txt", settings.ADMIN_URL.split("/")[0]}
@@ -37,7 +58,9 @@ class Organization(models.Model):
         validators=[validate_slug_not_reserved],
         help_text="公開ページのURLに使う半角英数字・ハイフン（例: qolead → /qolead/）。",
     )
-    name = models.CharField("機関名", max_length=200, help_text="管理画面の一覧に表示する名前。")
+    name = models.CharField(
+        "機関名", max_length=200, validators=[validate_printable], help_text="管理画面の一覧に表示する名前。"
+    )
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         through="Membership",
@@ -140,23 +163,6 @@ def validate_prefectures(value):
 
 # The largest integer every supported database stores in an integer column.
 MAX_COUNT = 2_147_483_647
-
-
-def validate_printable(value):
-    """Text must be printable in the auditors' PDF: no control characters, and
-    only characters the embedded fonts have (髙 and 𠮷 are, emoji are not)."""
-    from .pdf import unprintable_characters
-
-    control = [c for c in value if unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs") and c not in "\n\r\t"]
-    if control:
-        raise ValidationError("制御文字など表示できない文字が含まれています。", code="control_character")
-    unprintable = unprintable_characters(value)
-    if unprintable:
-        raise ValidationError(
-            "PDFに印字できない文字が含まれています（絵文字など）: %(chars)s",
-            code="unprintable",
-            params={"chars": " ".join(f"{c}(U+{ord(c):04X})" for c in unprintable[:10])},
-        )
 
 
 def count_field(verbose_name, *, help_text=""):

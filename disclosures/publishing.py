@@ -13,7 +13,13 @@ from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
-from .models import DisclosureSheet, Organization, Publication, validate_printable
+from .models import (
+    DisclosureSheet,
+    Organization,
+    Publication,
+    validate_no_control_characters,
+    validate_printable,
+)
 from .permissions import publish_refusal
 from .pdf import PdfRenderError, pdf_sha256, render_publication_pdf
 from .snapshot import build_snapshot, document_digests, japanese_date, sha256_of
@@ -81,6 +87,10 @@ class PublishAction:
         problems = draft_problems(sheet)
         if not self.change_note:
             problems.append("変更内容を入力してください。")
+        try:
+            validate_no_control_characters(self.change_note)
+        except ValidationError as error:
+            problems.extend(f"変更内容: {message}" for message in error.messages)
         if problems:
             raise PublishError(problems)
 
