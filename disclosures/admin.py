@@ -2,14 +2,15 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.forms.models import BaseInlineFormSet
 from django.db.models import Count, Q
+from django.forms.models import BaseInlineFormSet
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from simple_history.admin import SimpleHistoryAdmin
 
 from checklist.models import Answer, Checklist, ChecklistTemplate, Compliance, compliance_from_counts
 
@@ -18,13 +19,10 @@ from .display import document_context
 from .forms import AnswerForm, DisclosureSheetForm, PublishForm
 from .layout import COMPLIANCE_FIELD, SHEET_LAYOUT
 from .models import DisclosureSheet, Membership, Organization, Publication
-from simple_history.admin import SimpleHistoryAdmin
-
+from .notes import SHEET_NOTES, note_marker
 from .permissions import is_member, publish_refusal
 from .publishing import PublishError, draft_problems, publish
 from .snapshot import build_snapshot, japanese_date
-from .notes import SHEET_NOTES, note_marker
-
 
 
 def checkbox_group(options, chosen):
@@ -33,7 +31,7 @@ def checkbox_group(options, chosen):
         " ",
         '<span class="option">{}<span class="visually-hidden">{}</span>{}</span>',
         (
-            ("■" if value in chosen else "□", "（選択）" if value in chosen else "（未選択）", label)
+            ("■" if value in chosen else "□", "（選択）" if value in chosen else "（非選択）", label)
             for value, label in options
         ),
     )

@@ -11,7 +11,6 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.urls import reverse

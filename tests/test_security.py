@@ -15,8 +15,7 @@ from django.utils import timezone
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from checklist.models import Answer
-from disclosures.models import DisclosureSheet, Membership, Organization, Publication
+from disclosures.models import Membership, Organization, Publication
 
 from .conftest import ROOT
 from .test_admin import checklist_post_data, checklist_url, sheet_post_data, sheet_url
