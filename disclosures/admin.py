@@ -49,7 +49,7 @@ class OrganizationScopedAdmin(admin.ModelAdmin):
     """A staff member sees and changes only the organisations they belong to:
     in lists, forms, inlines, history and the extra views. Anything else is a 404."""
 
-    organization_path = "organization"  # from the model to Organization
+    organization_path = "organization"  # from the model to Organization ("" for itself)
 
     def organization_id_of(self, obj):
         return obj.organization_id
@@ -58,7 +58,8 @@ class OrganizationScopedAdmin(admin.ModelAdmin):
         queryset = super().get_queryset(request)
         if request.user.is_superuser:
             return queryset
-        return queryset.filter(**{f"{self.organization_path}__memberships__user": request.user})
+        path = f"{self.organization_path}__" if self.organization_path else ""
+        return queryset.filter(**{f"{path}memberships__user": request.user})
 
     def has_module_permission(self, request):
         return is_member(request.user)
@@ -131,6 +132,7 @@ class OrganizationForm(forms.ModelForm):
 
 @admin.register(Organization)
 class OrganizationAdmin(ScopedHistoryAdmin):
+    organization_path = ""
     form = OrganizationForm
     list_display = ["name", "slug", "classification", "draft_updated_at", "draft_links"]
     list_select_related = ["sheet"]
@@ -162,12 +164,6 @@ class OrganizationAdmin(ScopedHistoryAdmin):
 
     def organization_id_of(self, obj):
         return obj.pk
-
-    def get_queryset(self, request):
-        queryset = admin.ModelAdmin.get_queryset(self, request)
-        if request.user.is_superuser:
-            return queryset
-        return queryset.filter(memberships__user=request.user)
 
     def has_change_permission(self, request, obj=None):
         return request.user.is_superuser  # members see their organisation, read-only
