@@ -6,7 +6,7 @@ DEV := DJANGO_DEBUG=true
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run example test test-postgres check clean
+.PHONY: install run example test test-postgres check clean bench
 
 install: $(VENV)/.installed
 
@@ -33,3 +33,9 @@ check: install
 
 clean:
 	rm -rf $(VENV) var/db.sqlite3 var/staticfiles *.egg-info .pytest_cache
+
+# Benchmark (a script, not a test): gunicorn with production settings on 127.0.0.1, driven
+# by wrk; see README.md, Benchmark. BENCH_ARGS passes options, e.g. BENCH_ARGS=--help.
+bench: install
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(PY) scripts/bench.py $(BENCH_ARGS)

@@ -1,0 +1,736 @@
+#!/usr/bin/env python3
+"""Benchmark of the public portal (`make bench`): a script, not a test.
+
+One run, from a fresh SQLite database under var/bench/:
+
+1. ``manage.py migrate``, ``collectstatic`` (skipped when var/staticfiles is up to date)
+   and ``load_example`` (publishes qolead version 1 with its PDF, which needs the collected
+   manifest), with the production settings: DJANGO_DEBUG off, hashed and compressed static
+   files (WhiteNoise).
+2. In a separate Python process with Django set up against that database:
+   the example's PDF rendered N times (cold first run, median of the warm ones, size), and
+   the SQL queries of each public page through django.test.Client, with a cleared cache and
+   again warm.
+3. The portal under gunicorn on 127.0.0.1 (a free port), driven by ``wrk`` for a bounded
+   time per URL: ``/qolead/``, ``/qolead/pdf/``, ``/qolead/current.json`` and a static file
+   served by the same server (the ceiling). gunicorn is always stopped, also on errors and
+   Ctrl-C.
+
+It prints requests/s and p50/p99 latency per URL with its ratio to the static file, the PDF
+figures and the queries per page, each with its target. Missed targets are printed as
+MISSED; the exit status is non-zero only when the benchmark itself could not run.
+
+Loopback only: the only network target is the gunicorn started here on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import resource
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_DIR = ROOT / "var" / "bench"
+DB_PATH = BENCH_DIR / "db.sqlite3"
+STATIC_ROOT = ROOT / "var" / "staticfiles"
+MANIFEST = STATIC_ROOT / "staticfiles.json"
+GUNICORN_LOG = BENCH_DIR / "gunicorn.log"
+STATIC_STAMP = BENCH_DIR / "collectstatic.stamp"
+HOST = "127.0.0.1"
+SLUG = "qolead"
+STATIC_NAME = "css/portal.css"
+
+# Targets of issue #6.
+RATIO_TARGET = 0.50  # the current page and the PDF download, of the static file's requests/s
+RENDER_TARGET_S = 2.0  # PDF render (warm median)
+SIZE_TARGET_BYTES = 500_000  # PDF size: 500 KB, 1 KB = 1000 bytes
+
+LOAD_URLS = [  # (label, path, expected content type, has a ratio target)
+    ("current page", f"/{SLUG}/", "text/html", True),
+    ("PDF download", f"/{SLUG}/pdf/", "application/pdf", True),
+    ("current JSON", f"/{SLUG}/current.json", "application/json", False),
+]
+QUERY_PATHS = [
+    f"/{SLUG}/",
+    f"/{SLUG}/versions/1/",
+    f"/{SLUG}/current.json",
+    f"/{SLUG}/pdf/",
+    f"/{SLUG}/versions/",
+    f"/{SLUG}/feed/",
+]
+
+# wrk reports through this Lua hook: one JSON line, latencies in microseconds.
+WRK_LUA = r"""
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'BENCH_JSON {"requests": %d, "duration_us": %d, "bytes": %d, '
+    .. '"p50_us": %d, "p90_us": %d, "p99_us": %d, "mean_us": %.1f, "max_us": %d, '
+    .. '"connect_errors": %d, "read_errors": %d, "write_errors": %d, '
+    .. '"status_errors": %d, "timeout_errors": %d}\n',
+    summary.requests, summary.duration, summary.bytes,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99),
+    latency.mean, latency.max,
+    e.connect, e.read, e.write, e.status, e.timeout))
+end
+"""
+
+
+class BenchError(Exception):
+    """The benchmark could not run (not a missed target)."""
+
+
+class Terminated(Exception):
+    """SIGTERM/SIGHUP: stop like on Ctrl-C."""
+
+
+def _on_signal(signum, _frame):
+    raise Terminated(signal.Signals(signum).name)
+
+
+def say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+# ----------------------------------------------------------------------- environment
+
+
+def base_env(*, allowed_hosts: str) -> dict[str, str]:
+    """Production settings against the bench database, plain HTTP on loopback."""
+    env = dict(os.environ)
+    for name in ("DJANGO_SETTINGS_MODULE", "DJANGO_BEHIND_TLS_PROXY", "PYTHONSTARTUP"):
+        env.pop(name, None)
+    env.update(
+        # Production settings: DEBUG off. Set explicitly (not merely unset) so that a local
+        # .env file asking for DEBUG cannot turn the bench into a development server.
+        DJANGO_DEBUG="false",
+        DJANGO_STATIC_MANIFEST="true",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+        DJANGO_ALLOWED_HOSTS=allowed_hosts,
+        # Plain HTTP on loopback: no redirect to https, no HSTS.
+        DJANGO_SECURE_SSL_REDIRECT="false",
+        DJANGO_SECURE_HSTS_SECONDS="0",
+        DATABASE_URL=f"sqlite:///{DB_PATH}",  # sqlite:////abs/path
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def python() -> str:
+    venv_python = ROOT / ".venv" / "bin" / "python"
+    return str(venv_python) if venv_python.exists() else sys.executable
+
+
+def run(cmd: list[str], env: dict[str, str], what: str) -> str:
+    result = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise BenchError(
+            f"{what} failed (exit {result.returncode}): {' '.join(cmd)}\n{result.stdout}{result.stderr}"
+        )
+    return result.stdout
+
+
+def prepare_database(env: dict[str, str], *, force_collectstatic: bool) -> str:
+    """A fresh database with the example published; the static files collected.
+
+    Returns the hashed URL path of the static file used as the ceiling."""
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    for suffix in ("", "-journal", "-wal", "-shm"):
+        Path(f"{DB_PATH}{suffix}").unlink(missing_ok=True)
+    manage = [python(), "manage.py"]
+    this = str(Path(__file__).resolve())
+
+    t0 = time.perf_counter()
+    run(manage + ["migrate", "--noinput", "--verbosity", "0"], env, "migrate")
+    say(f"  migrate (fresh {DB_PATH.relative_to(ROOT)}): {time.perf_counter() - t0:.1f} s")
+
+    # collectstatic compresses every file again on each run (WhiteNoise), minutes with the
+    # fonts: it is skipped when neither the static sources nor the collected files changed
+    # since the bench last ran it.
+    fingerprint = run([python(), this, "--static-fingerprint"], env, "the static files' fingerprint").strip()
+    if force_collectstatic or static_stamp() != fingerprint or not collected_complete():
+        STATIC_STAMP.unlink(missing_ok=True)
+        t0 = time.perf_counter()
+        # Before load_example: with the manifest storage, rendering the PDF at publish time
+        # needs the hashed names of its stylesheets.
+        run(manage + ["collectstatic", "--noinput", "--verbosity", "0"], env, "collectstatic")
+        say(f"  collectstatic: {time.perf_counter() - t0:.1f} s")
+        STATIC_STAMP.write_text(fingerprint + "\n" + manifest_signature() + "\n", encoding="utf-8")
+    else:
+        say(f"  collectstatic: skipped, {STATIC_ROOT.relative_to(ROOT)} is up to date "
+            "(--collectstatic runs it anyway)")
+
+    t0 = time.perf_counter()
+    run(manage + ["load_example"], env, "load_example")
+    say(f"  load_example (publishes version 1 with its PDF): {time.perf_counter() - t0:.1f} s")
+    try:
+        paths = json.loads(MANIFEST.read_text(encoding="utf-8"))["paths"]
+        hashed = paths[STATIC_NAME]
+    except (OSError, ValueError, KeyError) as error:
+        raise BenchError(f"no {STATIC_NAME} in {MANIFEST}: {error!r}") from error
+    return "/static/" + hashed
+
+
+def manifest_signature() -> str:
+    try:
+        stat = MANIFEST.stat()
+    except OSError:
+        return "none"
+    return f"{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def static_stamp() -> str | None:
+    """The fingerprint recorded by the bench's last collectstatic, if the manifest is
+    still the one it wrote."""
+    try:
+        fingerprint, signature = STATIC_STAMP.read_text(encoding="utf-8").split()
+    except (OSError, ValueError):
+        return None
+    return fingerprint if signature == manifest_signature() else None
+
+
+def collected_complete() -> bool:
+    """Every file that the manifest names is in STATIC_ROOT."""
+    try:
+        paths = json.loads(MANIFEST.read_text(encoding="utf-8"))["paths"]
+    except (OSError, ValueError, KeyError):
+        return False
+    return all((STATIC_ROOT / hashed).is_file() for hashed in paths.values())
+
+
+def static_fingerprint() -> str:
+    """Run with Django set up: what collectstatic's output depends on (the found files'
+    names, sizes and times, the storage, the versions)."""
+    import hashlib
+
+    sys.path.insert(0, str(ROOT))
+    os.environ["DJANGO_SETTINGS_MODULE"] = "disclosure_portal.settings"
+    import django
+
+    django.setup()
+    from importlib.metadata import version
+
+    from django.conf import settings
+    from django.contrib.staticfiles.finders import get_finders
+
+    digest = hashlib.sha256()
+    whitenoise_settings = sorted((k, repr(getattr(settings, k))) for k in dir(settings) if k.startswith("WHITENOISE"))
+    digest.update(repr((
+        django.__version__, version("whitenoise"), settings.STATIC_URL, str(settings.STATIC_ROOT),
+        settings.STORAGES["staticfiles"], whitenoise_settings,
+    )).encode())
+    entries = []
+    for finder in get_finders():
+        for path, storage in finder.list(["CVS", ".*", "*~"]):
+            stat = os.stat(storage.path(path))
+            entries.append((getattr(storage, "prefix", None) or "", path, stat.st_size, stat.st_mtime_ns))
+    digest.update(repr(sorted(entries)).encode())
+    return digest.hexdigest()
+
+
+# -------------------------------------------------------------------- in-process part
+
+
+def pdf_pages(pdf: bytes) -> int | None:
+    """The page count, with pypdf (a test dependency) if it is there: only informative."""
+    import io
+
+    try:
+        from pypdf import PdfReader
+    except ImportError:
+        return None
+    return len(PdfReader(io.BytesIO(pdf)).pages)
+
+
+def in_process(out_path: str, pdf_runs: int) -> None:
+    """Run in a child process: PDF render time and size, queries per page."""
+    sys.path.insert(0, str(ROOT))
+    os.environ["DJANGO_SETTINGS_MODULE"] = "disclosure_portal.settings"
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    if settings.DEBUG:
+        raise BenchError("the settings have DEBUG on; the bench needs the production settings")
+    result: dict = {}
+
+    from disclosures.models import Publication
+
+    publication = Publication.objects.select_related("organization").filter(
+        organization__slug=SLUG
+    ).latest("number")
+    stored_pdf = bytes(publication.pdf)
+
+    # 1. PDF render: the first call imports WeasyPrint (cold); the others are warm.
+    from disclosures.pdf import render_publication_pdf
+
+    times, cpu_times, sizes = [], [], []
+    for _ in range(pdf_runs):
+        cpu_started = time.process_time()
+        started = time.perf_counter()
+        pdf = render_publication_pdf(
+            publication.snapshot,
+            number=publication.number,
+            published_at=publication.published_at,
+            sheet_updated_on=publication.sheet_updated_on,
+            checklist_updated_on=publication.checklist_updated_on,
+        )
+        times.append(time.perf_counter() - started)
+        cpu_times.append(time.process_time() - cpu_started)
+        sizes.append(len(pdf))
+    result["pdf"] = {
+        "runs": pdf_runs,
+        "times_s": times,
+        "cold_s": times[0],
+        "warm_median_s": statistics.median(times[1:]) if len(times) > 1 else None,
+        "cpu_times_s": cpu_times,
+        "warm_median_cpu_s": statistics.median(cpu_times[1:]) if len(cpu_times) > 1 else None,
+        "size_bytes": sizes[-1],
+        "stored_size_bytes": len(stored_pdf),
+        "pages": pdf_pages(pdf),
+    }
+
+    # 2. Queries per page, with a cleared cache, then warm.
+    from django.core.cache import cache
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client()
+    pages = []
+    for path in QUERY_PATHS:
+        row = {"path": path}
+        cache.clear()
+        for state in ("cold", "warm"):
+            with CaptureQueriesContext(connection) as queries:
+                started = time.perf_counter()
+                response = client.get(path)
+                elapsed = time.perf_counter() - started
+            if response.status_code != 200:
+                raise BenchError(f"GET {path} answered {response.status_code} in process")
+            row[state] = {
+                "queries": len(queries),
+                "ms": elapsed * 1000,
+                "bytes": len(response.content),
+                "sql": [query["sql"] for query in queries.captured_queries],
+            }
+        pages.append(row)
+    result["pages"] = pages
+    Path(out_path).write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def measure_in_process(env: dict[str, str], pdf_runs: int) -> dict:
+    out = BENCH_DIR / "in_process.json"
+    out.unlink(missing_ok=True)
+    run(
+        [python(), str(Path(__file__).resolve()), "--in-process", str(out), "--pdf-runs", str(pdf_runs)],
+        env,
+        "the in-process measurements",
+    )
+    return json.loads(out.read_text(encoding="utf-8"))
+
+
+# ------------------------------------------------------------------------ the server
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def fetch(url: str, timeout: float = 10.0) -> tuple[int, str, bytes]:
+    request = urllib.request.Request(url, headers={"User-Agent": "bench.py"})
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback, never a proxy
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            return response.status, response.headers.get("Content-Type", ""), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers.get("Content-Type", ""), error.read()
+
+
+class Gunicorn:
+    """gunicorn started in its own session, stopped by its pid in `stop()`."""
+
+    def __init__(self, env, port, workers, threads, worker_class):
+        self.env, self.port = env, port
+        self.cmd = [
+            str(ROOT / ".venv" / "bin" / "gunicorn"),
+            "disclosure_portal.wsgi",
+            "-b", f"{HOST}:{port}",
+            "-w", str(workers),
+            "-k", worker_class,
+            "--threads", str(threads),
+            "--log-level", "warning",  # to stderr, which goes to var/bench/gunicorn.log
+            "--graceful-timeout", "5",
+        ]
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 30.0, probe: str = "/") -> None:
+        with open(GUNICORN_LOG, "wb") as log:
+            self.process = subprocess.Popen(
+                self.cmd, cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,  # Ctrl-C reaches us, not it: we stop it
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise BenchError(f"gunicorn exited with {self.process.returncode}\n{self.log_tail()}")
+            try:
+                fetch(f"http://{HOST}:{self.port}{probe}", timeout=2)
+                return
+            except (OSError, urllib.error.URLError):
+                time.sleep(0.2)
+        raise BenchError(f"gunicorn did not answer within {timeout:.0f} s\n{self.log_tail()}")
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)  # graceful: the master stops its workers
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(GUNICORN_LOG.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no gunicorn log)"
+
+
+def wrk(url: str, *, duration: int, connections: int, threads: int, lua: str) -> dict:
+    cmd = [
+        "wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration}s",
+        "--timeout", "5s", "-s", lua, url,
+    ]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60, check=False)
+    for line in result.stdout.splitlines():
+        if line.startswith("BENCH_JSON "):
+            figures = json.loads(line[len("BENCH_JSON "):])
+            break
+    else:
+        raise BenchError(f"wrk gave no figures for {url} (exit {result.returncode}):\n{result.stdout}{result.stderr}")
+    if figures["requests"] == 0:
+        raise BenchError(f"wrk completed no request on {url}:\n{result.stdout}")
+    figures["rps"] = figures["requests"] / (figures["duration_us"] / 1e6)
+    figures["errors"] = sum(figures[k] for k in figures if k.endswith("_errors"))
+    return figures
+
+
+def server_cpu_seconds(master_pid: int) -> float:
+    """CPU time (user + system) used so far by gunicorn's master and its workers.
+
+    Less sensitive than requests/s to other programs busy on the machine."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:  # gone meanwhile
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        if int(entry) == master_pid or int(fields[1]) == master_pid:
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+def machine_busy_seconds() -> float:
+    """CPU time used so far by everything on the machine (all cores, /proc/stat)."""
+    with open("/proc/stat") as stat:
+        fields = [int(value) for value in stat.readline().split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_seconds() -> float:
+    """CPU time of this process's finished children (wrk after each run)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def combine(rounds: list[dict]) -> dict:
+    """One URL's rounds: requests/s over all of them, the median round's p50, the worst p99."""
+    requests = sum(r["requests"] for r in rounds)
+    seconds = sum(r["duration_us"] for r in rounds) / 1e6
+    return {
+        "rps": requests / seconds,
+        "rps_rounds": [r["rps"] for r in rounds],
+        "requests": requests,
+        "p50_us": statistics.median(r["p50_us"] for r in rounds),
+        "p99_us": max(r["p99_us"] for r in rounds),
+        "cpu_ms": 1000 * sum(r["cpu_s"] for r in rounds) / requests,
+        "errors": sum(r["errors"] for r in rounds),
+        "status_errors": sum(r["status_errors"] for r in rounds),
+    }
+
+
+def load(env, static_path, args) -> tuple[list[dict], dict]:
+    port = free_port()
+    server = Gunicorn(env, port, args.workers, args.threads, args.worker_class)
+    base = f"http://{HOST}:{port}"
+    targets = [("static file", static_path, "text/css", False)] + LOAD_URLS
+    rows = []
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", prefix="bench-", delete=False) as lua:
+        lua.write(WRK_LUA)
+    try:
+        say(f"  gunicorn on {base}: {args.workers} workers × {args.threads} threads ({args.worker_class})")
+        say(f"  wrk: {args.wrk_threads} thread, {args.connections} connections; per URL {args.warmup} s warm-up, "
+            f"then {args.rounds} round(s) of {args.duration} s, the URLs interleaved")
+        server.start(probe=static_path)
+        # Every URL must answer 200 with its content type (wrk would count a redirect
+        # as a success).
+        for label, path, content_type, has_target in targets:
+            status, got_type, body = fetch(base + path)
+            if status != 200 or not got_type.startswith(content_type) or not body:
+                raise BenchError(
+                    f"GET {path} answered {status} {got_type!r} ({len(body)} bytes), "
+                    f"expected 200 {content_type}\n{server.log_tail()}"
+                )
+            if content_type == "application/pdf" and not body.startswith(b"%PDF-"):
+                raise BenchError(f"GET {path} is not a PDF")
+            rows.append({"label": label, "path": path, "body_bytes": len(body), "has_target": has_target})
+        options = {"connections": args.connections, "threads": args.wrk_threads, "lua": lua.name}
+        if args.warmup > 0:  # fills each worker's cache, opens its database connection
+            for row in rows:
+                wrk(base + row["path"], duration=args.warmup, **options)
+        rounds: dict[str, list[dict]] = {row["path"]: [] for row in rows}
+        others_cpu = measured_s = 0.0
+        for number in range(1, args.rounds + 1):
+            figures = []
+            for row in rows:
+                machine_before, wrk_before = machine_busy_seconds(), children_cpu_seconds()
+                cpu_before = server_cpu_seconds(server.process.pid)
+                result = wrk(base + row["path"], duration=args.duration, **options)
+                result["cpu_s"] = server_cpu_seconds(server.process.pid) - cpu_before
+                wrk_cpu = children_cpu_seconds() - wrk_before
+                # What the rest of the machine used meanwhile: the noise in requests/s.
+                others_cpu += machine_busy_seconds() - machine_before - result["cpu_s"] - wrk_cpu
+                measured_s += result["duration_us"] / 1e6
+                rounds[row["path"]].append(result)
+                figures.append(f"{row['label']} {result['rps']:.0f}/s")
+            say(f"    round {number}: " + ", ".join(figures))
+        if server.process is None or server.process.poll() is not None:
+            raise BenchError(f"gunicorn died during the load\n{server.log_tail()}")
+        for row in rows:
+            row.update(combine(rounds[row["path"]]))
+        server_info = {
+            "workers": args.workers, "threads": args.threads, "worker_class": args.worker_class,
+            "others_cores": max(0.0, others_cpu / measured_s),
+        }
+        # The ceiling first while measuring, last in the table.
+        return rows[1:] + rows[:1], server_info
+    finally:
+        server.stop()
+        os.unlink(lua.name)
+
+
+# -------------------------------------------------------------------------- report
+
+
+def tool_version(cmd: list[str]) -> str:
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return "?"
+    return (out.stdout or out.stderr).strip().splitlines()[0] if (out.stdout or out.stderr).strip() else "?"
+
+
+def machine_line() -> str:
+    cpu = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    system = f"{platform.system()} {platform.release()}"
+    return f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, {system}"
+
+
+def git_revision() -> str:
+    try:
+        def git(*words):
+            return subprocess.run(
+                ["git", *words], cwd=ROOT, capture_output=True, text=True, timeout=10, check=False
+            ).stdout.strip()
+
+        rev = git("rev-parse", "--short", "HEAD")
+        dirty = git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.TimeoutExpired):
+        return "?"
+    return (rev or "?") + (" + uncommitted changes" if dirty else "")
+
+
+def yes_no(met: bool) -> str:
+    return "yes" if met else "**MISSED**"
+
+
+def load_average() -> str:
+    try:
+        return " ".join(f"{value:.2f}" for value in os.getloadavg())
+    except OSError:
+        return "?"
+
+
+def report(rows, server_info, in_proc, started_at, args, loads) -> list[str]:
+    static = rows[-1]
+    missed = []
+    say()
+    say(f"## Benchmark {started_at:%Y-%m-%d %H:%M %Z}")
+    say()
+    say(f"- machine: {machine_line()}; CPU used by the rest of the machine during the load: "
+        f"{server_info['others_cores']:.2f} cores (load average before {loads[0]}, after {loads[1]})")
+    say(f"- code: {git_revision()}; production settings (DEBUG off), SQLite, the example data")
+    say(f"- server: {tool_version([str(ROOT / '.venv' / 'bin' / 'gunicorn'), '--version'])}, "
+        f"{server_info['workers']} workers × {server_info['threads']} threads ({server_info['worker_class']}), "
+        "127.0.0.1")
+    say(f"- load: {tool_version(['wrk', '--version']).split(' Copyright')[0]}, {args.wrk_threads} thread, "
+        f"{args.connections} connections, {args.rounds} × {args.duration} s per URL (interleaved) after "
+        f"{args.warmup} s warm-up; no Accept-Encoding, no conditional requests")
+    say()
+    say(f"| url (body) | requests/s | p50 ms | p99 ms | ratio to static | target ≥ {RATIO_TARGET:.0%} of static "
+        "| server CPU ms/request | CPU ratio |")
+    say("|---|---:|---:|---:|---:|---|---:|---:|")
+    for row in rows:
+        ratio = row["rps"] / static["rps"]
+        if row is static:
+            target = "(ceiling)"
+        elif row["has_target"]:
+            met = ratio >= RATIO_TARGET
+            target = yes_no(met)
+            if not met:
+                missed.append(f"{row['path']} at {ratio:.0%} of the static file's requests/s")
+        else:
+            target = "—"
+        errors = f" ({row['errors']} errors!)" if row["errors"] else ""
+        cpu_ratio = static["cpu_ms"] / row["cpu_ms"] if row["cpu_ms"] else float("nan")
+        say(f"| `{row['path']}` ({row['body_bytes']:,} B) | {row['rps']:,.0f}{errors} | {row['p50_us'] / 1000:.2f} "
+            f"| {row['p99_us'] / 1000:.2f} | {ratio:.2f} | {target} | {row['cpu_ms']:.2f} | {cpu_ratio:.2f} |")
+    say()
+    say("requests/s: over all rounds; p50: the median round's; p99: the worst round's. Server CPU: gunicorn's "
+        "user + system time per request; CPU ratio = the static file's CPU per request ÷ this URL's, what the "
+        "requests/s ratio would be on an otherwise idle, saturated server.")
+    others = server_info["others_cores"]
+    if others > 0.25:
+        say(f"NOTE: other programs kept {others:.1f} of the {os.cpu_count()} cores busy during the load: "
+            "requests/s and latencies are lower than on an idle machine; the CPU ratio is less affected.")
+    say()
+    pdf = in_proc["pdf"]
+    render_met = pdf["warm_median_s"] is not None and pdf["warm_median_s"] < RENDER_TARGET_S
+    size_met = pdf["size_bytes"] < SIZE_TARGET_BYTES
+    if not render_met:
+        missed.append(f"PDF render {pdf['warm_median_s'] or pdf['cold_s']:.2f} s")
+    if not size_met:
+        missed.append(f"PDF size {pdf['size_bytes'] / 1000:.0f} KB")
+    warm = pdf["warm_median_s"]
+    say("| PDF of the example (render_publication_pdf, in process) | figure | target |")
+    say("|---|---:|---|")
+    if warm is not None:
+        say(f"| render, warm median of {pdf['runs'] - 1} | {warm:.2f} s (CPU {pdf['warm_median_cpu_s']:.2f} s) "
+            f"| < {RENDER_TARGET_S:g} s: {yes_no(render_met)} |")
+    else:
+        say(f"| render, warm | (--pdf-runs 1: none) | < {RENDER_TARGET_S:g} s: {yes_no(render_met)} |")
+    say(f"| render, cold first run (imports WeasyPrint) | {pdf['cold_s']:.2f} s "
+        f"(CPU {pdf['cpu_times_s'][0]:.2f} s) | |")
+    say(f"| size | {pdf['size_bytes']:,} B = {pdf['size_bytes'] / 1000:.0f} KB, {pdf['pages'] or '?'} pages "
+        f"| < {SIZE_TARGET_BYTES / 1000:.0f} KB: {yes_no(size_met)} |")
+    say(f"| size of the published PDF (served) | {pdf['stored_size_bytes']:,} B | |")
+    say()
+    say("| page (django.test.Client, in process) | queries, cache cleared | queries, warm | ms cleared | ms warm |")
+    say("|---|---:|---:|---:|---:|")
+    for page in in_proc["pages"]:
+        say(f"| `{page['path']}` | {page['cold']['queries']} | {page['warm']['queries']} "
+            f"| {page['cold']['ms']:.1f} | {page['warm']['ms']:.1f} |")
+    say()
+    if missed:
+        say("Targets MISSED: " + "; ".join(missed) + ".")
+    else:
+        say("All targets met.")
+    return missed
+
+
+# ---------------------------------------------------------------------------- main
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=int, default=5, help="seconds of load per URL and round (default 5)")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds over the URLs, interleaved (default 2)")
+    parser.add_argument("--warmup", type=int, default=1, help="seconds of warm-up per URL (default 1)")
+    parser.add_argument("--connections", type=int, default=8, help="wrk connections (default 8)")
+    parser.add_argument("--wrk-threads", type=int, default=1, help="wrk threads (default 1)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2: one per core)")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (default 4)")
+    parser.add_argument("--worker-class", default="gthread", help="gunicorn worker class (default gthread)")
+    parser.add_argument("--pdf-runs", type=int, default=5, help="PDF renders, the first one cold (default 5)")
+    parser.add_argument("--collectstatic", action="store_true",
+                        help="run collectstatic even if var/staticfiles looks up to date")
+    parser.add_argument("--in-process", metavar="OUT", help=argparse.SUPPRESS)
+    parser.add_argument("--static-fingerprint", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if not (1 <= args.duration <= 60 and 1 <= args.rounds <= 5 and 0 <= args.warmup <= 10
+            and 1 <= args.connections <= 64 and 1 <= args.wrk_threads <= 4):
+        parser.error("bounded runs only: duration 1–60 s, 1–5 rounds, warm-up 0–10 s, 1–64 connections, "
+                     "1–4 wrk threads")
+    if args.pdf_runs < 1:
+        parser.error("--pdf-runs must be at least 1")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.in_process:
+        in_process(args.in_process, args.pdf_runs)
+        return 0
+    if args.static_fingerprint:
+        print(static_fingerprint())
+        return 0
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGHUP, _on_signal)
+    started_at = datetime.datetime.now().astimezone()
+    try:
+        if shutil.which("wrk") is None:
+            raise BenchError("wrk is not installed (apt-get install wrk; `make bench` does)")
+        if not (ROOT / ".venv" / "bin" / "gunicorn").exists():
+            raise BenchError("no .venv/bin/gunicorn: run `make install` first")
+        say(f"Benchmark of the portal, {started_at:%Y-%m-%d %H:%M:%S %Z}, load average {load_average()}")
+        server_env = base_env(allowed_hosts=f"{HOST},localhost")
+        static_path = prepare_database(server_env, force_collectstatic=args.collectstatic)
+        say(f"  PDF renders ({args.pdf_runs}) and queries per page, in process…")
+        in_proc = measure_in_process(base_env(allowed_hosts=f"{HOST},localhost,testserver"), args.pdf_runs)
+        load_before = load_average()
+        rows, server_info = load(server_env, static_path, args)
+        report(rows, server_info, in_proc, started_at, args, (load_before, load_average()))
+    except BenchError as error:
+        say(f"\nbench: FAILED: {error}")
+        return 1
+    except (KeyboardInterrupt, Terminated) as stop:
+        say(f"\nbench: interrupted ({str(stop) or 'Ctrl-C'}); gunicorn stopped")
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
