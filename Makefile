@@ -6,7 +6,7 @@ DEV := DJANGO_DEBUG=true
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run example test test-postgres check clean bench
+.PHONY: install run example test check clean bench
 
 install: $(VENV)/.installed
 

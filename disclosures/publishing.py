@@ -8,6 +8,7 @@ load_example alike.
 
 import logging
 
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.dispatch import Signal
@@ -28,6 +29,15 @@ logger = logging.getLogger(__name__)
 
 # Sent once a version is committed: sender=Publication, publication=…
 published = Signal()
+
+
+def current_version_key(slug):
+    """The cache key under which the public views remember the current version."""
+    return f"disclosure:current:{slug}"
+
+
+def forget_current_version(slug):
+    cache.delete(current_version_key(slug))
 
 
 class PublishError(Exception):
@@ -135,6 +145,10 @@ class PublishAction:
         logger.info(
             "Published %s version %s by %s", organization.slug, publication.number, self.user or "system"
         )
+        # Forgotten now and again at commit, so no request in between can keep
+        # the previous version as the current one.
+        forget_current_version(organization.slug)
+        transaction.on_commit(lambda: forget_current_version(organization.slug))
         transaction.on_commit(
             lambda: published.send(sender=Publication, publication=publication)
         )

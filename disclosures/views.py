@@ -20,6 +20,7 @@ from django.views.decorators.http import require_safe
 from .diff import diff_snapshots
 from .display import document_context
 from .models import Publication
+from .publishing import current_version_key
 from .snapshot import japanese_date
 
 # Bumped when the templates change, so cached pages of old versions are rebuilt.
@@ -35,7 +36,9 @@ def latest_subquery(field="number"):
     )
 
 
-def publications_of(slug, *, defer=("pdf",)):
+def publications_of(slug, *, defer=("pdf", "snapshot")):
+    # The snapshot (~50 KB of JSON) and the PDF are read only to build a body
+    # the cache does not hold yet.
     return (
         Publication.objects.filter(organization__slug=slug)
         .select_related("organization")
@@ -43,18 +46,36 @@ def publications_of(slug, *, defer=("pdf",)):
     )
 
 
-def get_publication(slug, number=None, *, defer=("pdf",)):
-    """One query: the version (the current one without a number), with the number
-    and publication time of the current version."""
-    queryset = publications_of(slug, defer=defer).annotate(
-        latest_number=latest_subquery("number"), latest_published_at=latest_subquery("published_at")
-    )
-    try:
-        if number is None:
-            return queryset.latest("number")
-        return queryset.get(number=number)
-    except Publication.DoesNotExist:
-        raise Http404("公開された版が見つかりません。") from None
+# Which version is current is remembered for a few seconds (well within the
+# max-age=60 the responses promise), so a cached page costs no query at all;
+# publish() forgets it at once.
+CURRENT_VERSION_SECONDS = 5
+
+
+def get_publication(slug, number=None):
+    """The version (the current one without a number), knowing the number and
+    publication time of the current version: one query at most."""
+    queryset = publications_of(slug)
+    if number is None:
+        publication = cache.get(current_version_key(slug))
+        if publication is None:
+            publication = queryset.order_by("-number").first()
+            if publication is not None:
+                publication.latest_number = publication.number
+                publication.latest_published_at = publication.published_at
+                cache.set(current_version_key(slug), publication, CURRENT_VERSION_SECONDS)
+    else:
+        publication = (
+            queryset.annotate(
+                latest_number=latest_subquery("number"),
+                latest_published_at=latest_subquery("published_at"),
+            )
+            .filter(number=number)
+            .first()
+        )
+    if publication is None:
+        raise Http404("公開された版が見つかりません。")
+    return publication
 
 
 def conditional(
@@ -145,7 +166,7 @@ def version_page(request, slug, number=None):
 
 @require_safe
 def version_list(request, slug):
-    publications = list(publications_of(slug, defer=("pdf", "snapshot")).order_by("-number"))
+    publications = list(publications_of(slug).order_by("-number"))
     if not publications:
         raise Http404("公開された版が見つかりません。")
     return render(
@@ -160,9 +181,10 @@ def version_diff(request, slug, number):
     publication = get_publication(slug, number)
 
     def build():
-        previous = publications_of(slug).filter(number=number - 1).first()
+        previous = publications_of(slug, defer=("pdf",)).filter(number=number - 1).first()
+        changes = diff_snapshots(previous.snapshot, publication.snapshot) if previous else None
         context = version_context(publication)
-        context.update(previous=previous, changes=diff_snapshots(previous.snapshot, publication.snapshot) if previous else None)
+        context.update(previous=previous, changes=changes)
         return render_to_string("disclosures/diff.html", context, request)
 
     return conditional(request, publication, "diff", build)
@@ -225,7 +247,7 @@ def pdf_response(request, publication, *, immutable):
 @require_safe
 def pdf(request, slug, number=None):
     # The PDF of a numbered version never changes; the current one does.
-    publication = get_publication(slug, number, defer=("snapshot",))
+    publication = get_publication(slug, number)
     return pdf_response(request, publication, immutable=number is not None)
 
 
@@ -233,7 +255,7 @@ class VersionFeed(Feed):
     feed_type = Atom1Feed
 
     def get_object(self, request, slug):
-        publications = list(publications_of(slug, defer=("pdf", "snapshot")).order_by("-number")[:50])
+        publications = list(publications_of(slug).order_by("-number")[:50])
         if not publications:
             raise Http404("公開された版が見つかりません。")
         return publications
