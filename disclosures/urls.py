@@ -16,18 +16,32 @@ class VersionNumberConverter:
         return str(value)
 
 
+class OrganizationSlugConverter:
+    """A slug as Organization.slug allows it (at most 50 characters): a longer
+    one is a 404 before it reaches the database or a cache key."""
+
+    regex = "[-a-zA-Z0-9_]{1,50}"
+
+    def to_python(self, value):
+        return value
+
+    def to_url(self, value):
+        return value
+
+
 register_converter(VersionNumberConverter, "version")
+register_converter(OrganizationSlugConverter, "org")
 
 app_name = "disclosures"
 urlpatterns = [
     path("", views.index, name="index"),
-    path("<slug:slug>/", views.version_page, name="current"),
-    path("<slug:slug>/current.json", views.snapshot_json, name="current_json"),
-    path("<slug:slug>/pdf/", views.pdf, name="current_pdf"),
-    path("<slug:slug>/feed/", require_safe(views.VersionFeed()), name="feed"),
-    path("<slug:slug>/versions/", views.version_list, name="versions"),
-    path("<slug:slug>/versions/<version:number>/", views.version_page, name="version"),
-    path("<slug:slug>/versions/<version:number>.json", views.snapshot_json, name="version_json"),
-    path("<slug:slug>/versions/<version:number>/pdf/", views.pdf, name="version_pdf"),
-    path("<slug:slug>/versions/<version:number>/diff/", views.version_diff, name="diff"),
+    path("<org:slug>/", views.version_page, name="current"),
+    path("<org:slug>/current.json", views.snapshot_json, name="current_json"),
+    path("<org:slug>/pdf/", views.pdf, name="current_pdf"),
+    path("<org:slug>/feed/", require_safe(views.VersionFeed()), name="feed"),
+    path("<org:slug>/versions/", views.version_list, name="versions"),
+    path("<org:slug>/versions/<version:number>/", views.version_page, name="version"),
+    path("<org:slug>/versions/<version:number>.json", views.snapshot_json, name="version_json"),
+    path("<org:slug>/versions/<version:number>/pdf/", views.pdf, name="version_pdf"),
+    path("<org:slug>/versions/<version:number>/diff/", views.version_diff, name="diff"),
 ]
