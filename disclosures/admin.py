@@ -262,7 +262,12 @@ class DisclosureSheetAdmin(ScopedHistoryAdmin):
         refusal = publish_refusal(request.user, sheet.organization_id)
         if refusal:
             raise PermissionDenied(refusal)
-        live = Publication.objects.filter(organization=sheet.organization_id).order_by("-number").first()
+        live = (
+            Publication.objects.filter(organization=sheet.organization_id)
+            .defer("pdf")  # its snapshot is compared with the draft; its PDF is not needed
+            .order_by("-number")
+            .first()
+        )
         form = PublishForm(request.POST or None, first_publication=live is None)
         problems = draft_problems(sheet)
         if request.method == "POST" and form.is_valid() and not problems:

@@ -106,7 +106,8 @@ class PublishAction:
 
         snapshot = build_snapshot(sheet)
         sheet_digest, checklist_digest = document_digests(snapshot)
-        previous = organization.publications.order_by("-number").first()
+        # Only its number, digests and dates are compared: not its snapshot or PDF.
+        previous = organization.publications.defer("snapshot", "pdf").order_by("-number").first()
         published_at = timezone.now()
         today = timezone.localdate(published_at)
         sheet_updated_on, checklist_updated_on = self._updated_on(
