@@ -4,7 +4,7 @@ This app knows nothing of organisations; `disclosures` links a sheet to its
 `Checklist`.
 """
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import models
 from simple_history.models import HistoricalRecords
 from simple_history.utils import bulk_create_with_history
@@ -228,7 +228,11 @@ class Checklist(models.Model):
         ordering = ["pk"]
 
     def __str__(self):
-        return f"{self.template.title} #{self.pk}"
+        # Titled by the organisation's name, as the sheet that links to it gives it.
+        try:
+            return f"{self.sheet}のチェックリスト"
+        except ObjectDoesNotExist:  # not (or no longer) attached to a sheet
+            return f"{self.template.title}（代行機関なし）"
 
     @classmethod
     def create_for(cls, template):

@@ -52,10 +52,11 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "crispy_forms",
     "crispy_bootstrap5",
-    "simple_history",
-    "axes",
-    "django_otp",
-    "django_otp.plugins.otp_totp",
+    # Third-party apps under Japanese names (disclosure_portal/apps.py).
+    "disclosure_portal.apps.SimpleHistoryConfig",
+    "disclosure_portal.apps.AxesConfig",
+    "disclosure_portal.apps.OTPConfig",
+    "disclosure_portal.apps.TOTPConfig",
     "csp",
     "checklist",
     "disclosures",
@@ -135,6 +136,8 @@ TIME_ZONE = "Asia/Tokyo"
 USE_I18N = True
 USE_TZ = True
 FORMAT_MODULE_PATH = ["disclosure_portal.formats"]
+# Japanese for third-party apps that ship none (django-axes): locale/ja.
+LOCALE_PATHS = [BASE_DIR / "locale"]
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]

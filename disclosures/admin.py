@@ -358,6 +358,10 @@ class AnswerInline(admin.TabularInline):
     def has_add_permission(self, request, obj=None):
         return False
 
+    def error_label(self, form):
+        """How the error summary names a row: 区分 and number, as the form does."""
+        return str(form.instance.item)
+
     def has_view_permission(self, request, obj=None):
         return is_member(request.user, obj.sheet.organization_id if obj else None)
 
@@ -394,7 +398,7 @@ class ChecklistAdmin(OrganizationScopedAdmin):
     list_display = ["organization", "template", "compliance", "progress", "updated_at"]
     list_filter = ["template"]
     search_fields = ["sheet__organization__name", "sheet__organization__slug", "sheet__name"]
-    fields = ["organization", "template", "compliance", "answer_history"]
+    fields = ["organization", "template", "compliance"]
     readonly_fields = fields
     inlines = [AnswerInline]
 
@@ -442,6 +446,12 @@ class ChecklistAdmin(OrganizationScopedAdmin):
             planned=checklist.planned_count,
         )
         return Compliance(compliance).label if compliance else "未確定（未回答あり）"
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        # The answers come first; their history is collapsed below the form.
+        if obj is not None:
+            context["answer_history"] = self.answer_history(obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     @admin.display(description="回答の変更履歴")
     def answer_history(self, checklist):

@@ -205,7 +205,8 @@ def test_planned_answer_without_time_is_rejected_and_kept(staff_client, sheet):
     )
     page = response.content.decode()
     assert response.status_code == 200
-    assert page.count("「実施予定」を選択した場合は、実施時期を記入してください。") == 1
+    # Once in the summary at the top of the page, once at the flagged row.
+    assert page.count("「実施予定」を選択した場合は、実施時期を記入してください。") == 2
     assert 'value="2027年度中"' in page
     assert not checklist.answers.filter(status=Answer.Status.PLANNED).exists()
 
