@@ -250,6 +250,10 @@ class Checklist(models.Model):
         bulk_create_with_history([Answer(checklist=self, item=item) for item in missing], Answer)
 
     def ordered_answers(self):
+        if "answers" in getattr(self, "_prefetched_objects_cache", {}):
+            # Prefetched with their items for a list of checklists: ordered here,
+            # without a query per checklist.
+            return sorted(self.answers.all(), key=lambda a: (a.item.section.order, a.item.number))
         return self.answers.select_related("item__section", "item__note").order_by(
             "item__section__order", "item__number"
         )

@@ -16,6 +16,7 @@ from checklist.models import Answer, Checklist, ChecklistTemplate, Compliance, c
 
 from .diff import diff_snapshots
 from .display import document_context
+from .draft_state import draft_state, with_draft_state
 from .forms import AnswerForm, DisclosureSheetForm, PublishForm
 from .layout import COMPLIANCE_FIELD, SHEET_LAYOUT
 from .models import DisclosureSheet, Membership, Organization, Publication
@@ -134,12 +135,21 @@ class OrganizationForm(forms.ModelForm):
 class OrganizationAdmin(ScopedHistoryAdmin):
     organization_path = ""
     form = OrganizationForm
-    list_display = ["name", "slug", "classification", "draft_updated_at", "draft_links"]
+    list_display = ["name", "slug", "classification", "draft_updated_at", "publication_state", "draft_links"]
     list_select_related = ["sheet"]
     list_filter = ["sheet__classification"]
     search_fields = ["name", "slug", "sheet__name", "sheet__agency_code"]
-    readonly_fields = ["draft_links", "created_at"]
+    readonly_fields = ["draft_links", "publication_state", "created_at"]
     inlines = [MembershipInline]
+
+    def get_queryset(self, request):
+        return with_draft_state(super().get_queryset(request))
+
+    @admin.display(description="公開状況")
+    def publication_state(self, organization):
+        if organization.pk is None:
+            return "未公開"
+        return str(draft_state(organization))
 
     @admin.display(description="代行機関の分類", ordering="sheet__classification")
     def classification(self, organization):
@@ -202,7 +212,7 @@ class DisclosureSheetAdmin(ScopedHistoryAdmin):
             "fee_separate_billing_institution",
         )
     }
-    readonly_fields = ["organization_link", COMPLIANCE_FIELD]
+    readonly_fields = ["organization_link", "publication_state", COMPLIANCE_FIELD]
 
     def formfield_for_choice_field(self, db_field, request, **kwargs):
         if db_field.name in self.radio_fields:
@@ -211,7 +221,7 @@ class DisclosureSheetAdmin(ScopedHistoryAdmin):
         return super().formfield_for_choice_field(db_field, request, **kwargs)
 
     def get_fieldsets(self, request, obj=None):
-        fieldsets = [(None, {"fields": ["organization_link"]})]
+        fieldsets = [(None, {"fields": ["organization_link", "publication_state"]})]
         for part in SHEET_LAYOUT:
             lines = [
                 row.fields if len(row.fields) > 1 else row.fields[0] for row in part.rows if row.fields
@@ -255,6 +265,12 @@ class DisclosureSheetAdmin(ScopedHistoryAdmin):
             build_snapshot(sheet), sheet_updated_on="（公開日）", checklist_updated_on="（公開日）"
         )
         context["draft"] = True
+        # From the preview, staff go on to edit or to publish what they saw.
+        context["draft_actions"] = {
+            "sheet": reverse("admin:disclosures_disclosuresheet_change", args=[sheet.pk]),
+            "checklist": reverse("admin:checklist_checklist_change", args=[sheet.checklist_id]),
+            "publish": reverse("admin:disclosures_disclosuresheet_publish", args=[sheet.pk]),
+        }
         return TemplateResponse(request, "disclosures/publication_detail.html", context)
 
     def publish_view(self, request, pk):
@@ -314,6 +330,11 @@ class DisclosureSheetAdmin(ScopedHistoryAdmin):
             reverse("admin:disclosures_disclosuresheet_publish", args=[sheet.pk]),
         )
 
+    @admin.display(description="公開状況")
+    def publication_state(self, sheet):
+        organization = with_draft_state(Organization.objects.filter(pk=sheet.organization_id)).get()
+        return str(draft_state(organization))
+
     @admin.display(description="ガイドラインの遵守 注8)")
     def guideline_compliance(self, sheet):
         compliance = sheet.guideline_compliance()
@@ -359,8 +380,9 @@ class AnswerInline(admin.TabularInline):
         return False
 
     def error_label(self, form):
-        """How the error summary names a row: 区分 and number, as the form does."""
-        return str(form.instance.item)
+        """How the error summary names a row: 区分 and number, as the form does
+        (None for a row whose answer is not this checklist's: it has no item)."""
+        return str(form.instance.item) if form.instance.item_id else None
 
     def has_view_permission(self, request, obj=None):
         return is_member(request.user, obj.sheet.organization_id if obj else None)

@@ -33,8 +33,9 @@ def form_errors(form, *, label_prefix="", row_anchor):
 def inline_form_label(inline_admin_formset, index, form):
     """The row's name: an inline's own `error_label(form)`, else its object or number."""
     describe = getattr(inline_admin_formset.opts, "error_label", None)
-    if describe is not None:
-        return describe(form)
+    label = describe(form) if describe is not None else None
+    if label:
+        return label
     if form.instance.pk is not None:
         return str(form.instance)
     return f"{inline_admin_formset.opts.verbose_name} {index + 1}"
