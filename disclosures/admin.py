@@ -135,12 +135,17 @@ class OrganizationForm(forms.ModelForm):
 class OrganizationAdmin(ScopedHistoryAdmin):
     organization_path = ""
     form = OrganizationForm
-    list_display = ["name", "slug", "classification", "draft_updated_at", "publication_state", "draft_links"]
+    # The state says since when the draft has unpublished changes: it replaces
+    # the draft's last update time, for which the list beside the filter has no room.
+    list_display = ["name", "slug", "classification", "publication_state", "draft_links"]
     list_select_related = ["sheet"]
     list_filter = ["sheet__classification"]
     search_fields = ["name", "slug", "sheet__name", "sheet__agency_code"]
     readonly_fields = ["draft_links", "publication_state", "created_at"]
     inlines = [MembershipInline]
+
+    class Media:
+        css = {"all": ["admin_extra/organizations.css"]}
 
     def get_queryset(self, request):
         return with_draft_state(super().get_queryset(request))
@@ -156,18 +161,13 @@ class OrganizationAdmin(ScopedHistoryAdmin):
         sheet = getattr(organization, "sheet", None)
         return sheet.get_classification_display() if sheet else "—"
 
-    @admin.display(description="下書きの更新日時", ordering="sheet__updated_at")
-    def draft_updated_at(self, organization):
-        sheet = getattr(organization, "sheet", None)
-        return sheet.updated_at if sheet else None
-
     @admin.display(description="下書き")
     def draft_links(self, organization):
         sheet = getattr(organization, "sheet", None)
         if organization.pk is None or sheet is None:
             return "保存すると、重要事項の概要とチェックリストの下書きが作られます。"
         return format_html(
-            '<a href="{}">重要事項の概要を編集</a> / <a href="{}">チェックリストを編集</a>',
+            '<a href="{}">概要を編集</a> / <a href="{}">チェックリストを編集</a>',
             reverse("admin:disclosures_disclosuresheet_change", args=[sheet.pk]),
             reverse("admin:checklist_checklist_change", args=[sheet.checklist_id]),
         )
@@ -473,6 +473,9 @@ class ChecklistAdmin(OrganizationScopedAdmin):
         # The answers come first; their history is collapsed below the form.
         if obj is not None:
             context["answer_history"] = self.answer_history(obj)
+        # An explicit action: a form without one posts to the page's URL with its
+        # #fragment, and the page after a failed save would open at the history.
+        form_url = form_url or request.get_full_path()
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     @admin.display(description="回答の変更履歴")

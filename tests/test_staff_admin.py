@@ -48,7 +48,7 @@ def test_checklist_answers_come_before_their_history(staff_client, sheet):
     # Collapsed below the form, not between the answers and the save button.
     history = page.index('<details class="answer-history-panel" id="answer-history">')
     assert page.index("</form>") < history < page.index('<table class="answer-history">')
-    assert '<a href="#answer-history">回答の変更履歴</a>' in page
+    assert '<a href="#answer-history-list">回答の変更履歴</a>' in page
 
 
 # --- b. a failed save lists every error at the top ---------------------------
