@@ -55,12 +55,22 @@ def test_checklist_answers_come_before_their_history(staff_client, sheet):
 
 
 def test_failed_sheet_save_lists_every_error_with_a_link_to_its_field(staff_client, sheet):
-    data = sheet_post_data(sheet, name="", phone="", agency_code="１２３", staff_dedicated_own="多数")
+    data = sheet_post_data(
+        sheet,
+        name="",
+        phone="",
+        agency_code="１２３",
+        staff_dedicated_own="多数",
+        classification="",  # radio buttons
+        system_areas=["none", "dedicated_area"],  # checkboxes
+    )
     page = page_of(staff_client.post(sheet_url(sheet), data))
     summary, start = error_summary(page)
     links = summary_links(summary)
     anchors = [anchor for anchor, _ in links]
-    assert {"id_name", "id_phone", "id_agency_code", "id_staff_dedicated_own"} <= set(anchors)
+    assert set(anchors) == {
+        "id_name", "id_phone", "id_agency_code", "id_staff_dedicated_own", "id_classification", "id_system_areas"
+    }
     for anchor, text in links:
         assert f'id="{anchor}"' in page, f"#{anchor} links to nothing"
     by_anchor = dict(links)
