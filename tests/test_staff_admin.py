@@ -97,6 +97,26 @@ def test_failed_checklist_save_lists_each_flagged_row_with_a_link(staff_client, 
     assert start < page.index('id="answers-0"')
 
 
+def test_every_admin_form_lists_its_errors_inline_rows_included(staff_client, sheet, django_user_model):
+    """Not only the two forms: any change form, here an organisation with a bad
+    slug and a membership row without its user."""
+    data = {
+        "slug": "代行/機関",
+        "name": "",
+        "memberships-TOTAL_FORMS": 1,
+        "memberships-INITIAL_FORMS": 0,
+        "memberships-0-role": "publisher",  # changed, so the row is validated
+        "memberships-0-user": "",
+    }
+    page = page_of(staff_client.post(reverse("admin:disclosures_organization_add"), data))
+    summary, _ = error_summary(page)
+    anchors = [anchor for anchor, _ in summary_links(summary)]
+    assert anchors == ["id_slug", "id_name", "id_memberships-0-user"]
+    for anchor in anchors:
+        assert f'id="{anchor}"' in page
+    assert "担当者 1 ユーザー: " in summary
+
+
 def test_tampered_checklist_save_is_listed_too(staff_client, sheet):
     checklist = sheet.checklist
     data = checklist_post_data(checklist)

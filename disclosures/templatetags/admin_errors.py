@@ -8,6 +8,7 @@ pixels away. The summary names each field and links to it.
 from dataclasses import dataclass
 
 from django import template
+from django.core.exceptions import ObjectDoesNotExist
 
 register = template.Library()
 
@@ -37,7 +38,10 @@ def inline_form_label(inline_admin_formset, index, form):
     if label:
         return label
     if form.instance.pk is not None:
-        return str(form.instance)
+        try:
+            return str(form.instance)
+        except ObjectDoesNotExist:  # a __str__ reading a relation the bad row lacks
+            pass
     return f"{inline_admin_formset.opts.verbose_name} {index + 1}"
 
 
