@@ -45,9 +45,9 @@ def test_checklist_answers_come_before_their_history(staff_client, sheet):
     page = page_of(staff_client.get(checklist_url(sheet.checklist)))
     assert '<table class="answer-history">' in page
     assert page.index('id="answers-0"') < page.index('<table class="answer-history">')
-    # Collapsed below the form, not between the answers and the save button.
+    # Collapsed below the save buttons, not between the answers and them.
     history = page.index('<details class="answer-history-panel" id="answer-history">')
-    assert page.index("</form>") < history < page.index('<table class="answer-history">')
+    assert page.rindex('name="_continue"') < history < page.index('<table class="answer-history">')
     assert '<a href="#answer-history-list">回答の変更履歴</a>' in page
 
 
