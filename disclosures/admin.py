@@ -470,7 +470,7 @@ class ChecklistAdmin(OrganizationScopedAdmin):
         return Compliance(compliance).label if compliance else "未確定（未回答あり）"
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
-        # The answers come first; their history is collapsed below the form.
+        # The answers come first; their history is collapsed below the save buttons.
         if obj is not None:
             context["answer_history"] = self.answer_history(obj)
         # An explicit action: a form without one posts to the page's URL with its
