@@ -204,6 +204,24 @@ def test_published_change_is_live_again(staff_client, published_org):
     assert publication_state(staff_client, sheet) == "公開版と同じです"
 
 
+def test_a_member_sees_only_their_organisations_state(published_org, django_user_model):
+    from django.test import Client
+
+    from disclosures.models import Membership
+
+    from .test_security import member
+
+    user = member(django_user_model, published_org, Membership.Role.EDITOR, "tokyo-editor")
+    client = Client()
+    client.force_login(user)
+    with frozen_at(CHANGED_AT):
+        change_sheet(published_org.sheet, phone="03-1111-2222")
+    page = page_of(client.get(ORGANIZATIONS))
+    assert page.count('<td class="field-publication_state">') == 1  # not qolead's
+    assert organization_row(client, published_org) == DIFFERS
+    assert publication_state(client, published_org.sheet) == DIFFERS
+
+
 def organization_list_queries(client):
     with CaptureQueriesContext(connection) as queries:
         page_of(client.get(ORGANIZATIONS))
