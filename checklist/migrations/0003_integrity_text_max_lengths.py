@@ -5,6 +5,13 @@ import django.core.validators
 from django.db import migrations, models
 
 
+# The limits of these character columns went down (README, "Text limits"). Only
+# Django's state changes: the database columns keep their former length, so that
+# migrating never fails on a longer value already stored (in a draft or in its
+# history, which cannot be edited). The lower limit is enforced by the forms and
+# by full_clean (and so by publish()).
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -12,11 +19,6 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AlterField(
-            model_name='answer',
-            name='planned_time',
-            field=models.CharField(blank=True, help_text='「実施予定」を選択した場合は、実施予定時期を明記すること。', max_length=40, verbose_name='実施時期'),
-        ),
         migrations.AlterField(
             model_name='checklisttemplate',
             name='instructions',
@@ -28,11 +30,6 @@ class Migration(migrations.Migration):
             field=models.TextField(blank=True, max_length=1000, validators=[django.core.validators.MaxLengthValidator(1000), disclosure_portal.text_limits.MaxLinesValidator(20)], verbose_name='前文'),
         ),
         migrations.AlterField(
-            model_name='historicalanswer',
-            name='planned_time',
-            field=models.CharField(blank=True, help_text='「実施予定」を選択した場合は、実施予定時期を明記すること。', max_length=40, verbose_name='実施時期'),
-        ),
-        migrations.AlterField(
             model_name='item',
             name='text',
             field=models.TextField(help_text='改行はそのまま改行として表示されます。', max_length=500, validators=[django.core.validators.MaxLengthValidator(500), disclosure_portal.text_limits.MaxLinesValidator(20)], verbose_name='チェック項目'),
@@ -41,5 +38,20 @@ class Migration(migrations.Migration):
             model_name='note',
             name='text',
             field=models.TextField(max_length=500, validators=[django.core.validators.MaxLengthValidator(500), disclosure_portal.text_limits.MaxLinesValidator(20)], verbose_name='本文'),
+        ),
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.AlterField(
+                    model_name='answer',
+                    name='planned_time',
+                    field=models.CharField(blank=True, help_text='「実施予定」を選択した場合は、実施予定時期を明記すること。', max_length=40, verbose_name='実施時期'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalanswer',
+                    name='planned_time',
+                    field=models.CharField(blank=True, help_text='「実施予定」を選択した場合は、実施予定時期を明記すること。', max_length=40, verbose_name='実施時期'),
+                ),
+            ],
+            database_operations=[],
         ),
     ]

@@ -7,6 +7,13 @@ import django.core.validators
 from django.db import migrations, models
 
 
+# The limits of these character columns went down (README, "Text limits"). Only
+# Django's state changes: the database columns keep their former length, so that
+# migrating never fails on a longer value already stored (in a draft or in its
+# history, which cannot be edited). The lower limit is enforced by the forms and
+# by full_clean (and so by publish()).
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -71,16 +78,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AlterField(
             model_name='disclosuresheet',
-            name='institution_selectable_functions',
-            field=models.CharField(blank=True, max_length=200, verbose_name='選択可能な機能'),
-        ),
-        migrations.AlterField(
-            model_name='disclosuresheet',
-            name='name',
-            field=models.CharField(help_text='注1) 名称等は正式なもので記載する。', max_length=100, validators=[disclosure_portal.text_limits.MaxLinesValidator(5)], verbose_name='機関名'),
-        ),
-        migrations.AlterField(
-            model_name='disclosuresheet',
             name='required_equipment',
             field=models.TextField(blank=True, help_text='注12) 保険者、健診・保健指導機関において必要となるハードウェア、ソフトウェア、ネットワーク回線等を記載。初期費用に含まれるものと、初期費用以外に各自の負担で導入しなければならないものを明記', max_length=500, validators=[django.core.validators.MaxLengthValidator(500), disclosure_portal.text_limits.MaxLinesValidator(20)], verbose_name='代行機関利用に際し必要となる設備等'),
         ),
@@ -96,18 +93,8 @@ class Migration(migrations.Migration):
         ),
         migrations.AlterField(
             model_name='disclosuresheet',
-            name='service_contents_other',
-            field=models.CharField(blank=True, max_length=200, verbose_name='提供するサービス 内容 その他'),
-        ),
-        migrations.AlterField(
-            model_name='disclosuresheet',
             name='similar_services_detail',
             field=models.TextField(blank=True, max_length=500, validators=[django.core.validators.MaxLengthValidator(500), disclosure_portal.text_limits.MaxLinesValidator(20)], verbose_name='類似業務・サービスの提供実績 内容'),
-        ),
-        migrations.AlterField(
-            model_name='disclosuresheet',
-            name='website_url',
-            field=disclosures.fields.URLField(blank=True, verbose_name='ホームページアドレス'),
         ),
         migrations.AlterField(
             model_name='historicaldisclosuresheet',
@@ -166,16 +153,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AlterField(
             model_name='historicaldisclosuresheet',
-            name='institution_selectable_functions',
-            field=models.CharField(blank=True, max_length=200, verbose_name='選択可能な機能'),
-        ),
-        migrations.AlterField(
-            model_name='historicaldisclosuresheet',
-            name='name',
-            field=models.CharField(help_text='注1) 名称等は正式なもので記載する。', max_length=100, validators=[disclosure_portal.text_limits.MaxLinesValidator(5)], verbose_name='機関名'),
-        ),
-        migrations.AlterField(
-            model_name='historicaldisclosuresheet',
             name='required_equipment',
             field=models.TextField(blank=True, help_text='注12) 保険者、健診・保健指導機関において必要となるハードウェア、ソフトウェア、ネットワーク回線等を記載。初期費用に含まれるものと、初期費用以外に各自の負担で導入しなければならないものを明記', max_length=500, validators=[django.core.validators.MaxLengthValidator(500), disclosure_portal.text_limits.MaxLinesValidator(20)], verbose_name='代行機関利用に際し必要となる設備等'),
         ),
@@ -191,32 +168,67 @@ class Migration(migrations.Migration):
         ),
         migrations.AlterField(
             model_name='historicaldisclosuresheet',
-            name='service_contents_other',
-            field=models.CharField(blank=True, max_length=200, verbose_name='提供するサービス 内容 その他'),
-        ),
-        migrations.AlterField(
-            model_name='historicaldisclosuresheet',
             name='similar_services_detail',
             field=models.TextField(blank=True, max_length=500, validators=[django.core.validators.MaxLengthValidator(500), disclosure_portal.text_limits.MaxLinesValidator(20)], verbose_name='類似業務・サービスの提供実績 内容'),
-        ),
-        migrations.AlterField(
-            model_name='historicaldisclosuresheet',
-            name='website_url',
-            field=disclosures.fields.URLField(blank=True, verbose_name='ホームページアドレス'),
-        ),
-        migrations.AlterField(
-            model_name='historicalorganization',
-            name='name',
-            field=models.CharField(help_text='管理画面の一覧に表示する名前。', max_length=100, validators=[disclosures.models.validate_printable], verbose_name='機関名'),
-        ),
-        migrations.AlterField(
-            model_name='organization',
-            name='name',
-            field=models.CharField(help_text='管理画面の一覧に表示する名前。', max_length=100, validators=[disclosures.models.validate_printable], verbose_name='機関名'),
         ),
         migrations.AlterField(
             model_name='publication',
             name='change_note',
             field=models.TextField(max_length=1000, validators=[django.core.validators.MaxLengthValidator(1000), disclosure_portal.text_limits.MaxLinesValidator(20)], verbose_name='変更内容'),
+        ),
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.AlterField(
+                    model_name='disclosuresheet',
+                    name='institution_selectable_functions',
+                    field=models.CharField(blank=True, max_length=200, verbose_name='選択可能な機能'),
+                ),
+                migrations.AlterField(
+                    model_name='disclosuresheet',
+                    name='name',
+                    field=models.CharField(help_text='注1) 名称等は正式なもので記載する。', max_length=100, validators=[disclosure_portal.text_limits.MaxLinesValidator(5)], verbose_name='機関名'),
+                ),
+                migrations.AlterField(
+                    model_name='disclosuresheet',
+                    name='service_contents_other',
+                    field=models.CharField(blank=True, max_length=200, verbose_name='提供するサービス 内容 その他'),
+                ),
+                migrations.AlterField(
+                    model_name='disclosuresheet',
+                    name='website_url',
+                    field=disclosures.fields.URLField(blank=True, verbose_name='ホームページアドレス'),
+                ),
+                migrations.AlterField(
+                    model_name='historicaldisclosuresheet',
+                    name='institution_selectable_functions',
+                    field=models.CharField(blank=True, max_length=200, verbose_name='選択可能な機能'),
+                ),
+                migrations.AlterField(
+                    model_name='historicaldisclosuresheet',
+                    name='name',
+                    field=models.CharField(help_text='注1) 名称等は正式なもので記載する。', max_length=100, validators=[disclosure_portal.text_limits.MaxLinesValidator(5)], verbose_name='機関名'),
+                ),
+                migrations.AlterField(
+                    model_name='historicaldisclosuresheet',
+                    name='service_contents_other',
+                    field=models.CharField(blank=True, max_length=200, verbose_name='提供するサービス 内容 その他'),
+                ),
+                migrations.AlterField(
+                    model_name='historicaldisclosuresheet',
+                    name='website_url',
+                    field=disclosures.fields.URLField(blank=True, verbose_name='ホームページアドレス'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalorganization',
+                    name='name',
+                    field=models.CharField(help_text='管理画面の一覧に表示する名前。', max_length=100, validators=[disclosures.models.validate_printable], verbose_name='機関名'),
+                ),
+                migrations.AlterField(
+                    model_name='organization',
+                    name='name',
+                    field=models.CharField(help_text='管理画面の一覧に表示する名前。', max_length=100, validators=[disclosures.models.validate_printable], verbose_name='機関名'),
+                ),
+            ],
+            database_operations=[],
         ),
     ]
