@@ -10,7 +10,8 @@ from simple_history.models import HistoricalRecords
 from simple_history.utils import bulk_create_with_history
 
 from disclosure_portal.text_limits import (
-    FREE_TEXT_MAX_LENGTH,
+    CHECKLIST_TEXT_MAX_LENGTH,
+    CHECKLIST_TEXT_MAX_LINES,
     FREE_TEXT_MAX_LINES,
     PLANNED_TIME_MAX_LENGTH,
     TEMPLATE_TEXT_MAX_LENGTH,
@@ -142,8 +143,8 @@ class Note(models.Model):
     number = models.PositiveSmallIntegerField("注番号")
     text = models.TextField(
         "本文",
-        max_length=FREE_TEXT_MAX_LENGTH,
-        validators=text_validators(FREE_TEXT_MAX_LENGTH, FREE_TEXT_MAX_LINES),
+        max_length=CHECKLIST_TEXT_MAX_LENGTH,
+        validators=text_validators(CHECKLIST_TEXT_MAX_LENGTH, CHECKLIST_TEXT_MAX_LINES),
     )
 
     objects = NoteManager()
@@ -176,8 +177,8 @@ class Item(models.Model):
     number = models.PositiveSmallIntegerField("No")
     text = models.TextField(
         "チェック項目",
-        max_length=FREE_TEXT_MAX_LENGTH,
-        validators=text_validators(FREE_TEXT_MAX_LENGTH, FREE_TEXT_MAX_LINES),
+        max_length=CHECKLIST_TEXT_MAX_LENGTH,
+        validators=text_validators(CHECKLIST_TEXT_MAX_LENGTH, CHECKLIST_TEXT_MAX_LINES),
         help_text="改行はそのまま改行として表示されます。",
     )
     sub_items = models.JSONField(

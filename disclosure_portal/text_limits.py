@@ -22,10 +22,14 @@ SHORT_TEXT_MAX_LENGTH = 200
 # A home page address: unbroken, so it wraps character by character; real ones are
 # far shorter.
 URL_MAX_LENGTH = 200
-# Free-text descriptions (財務基盤, 内容, セキュリティ対策, 事務手数料, 必要となる設備等,
-# チェック項目, 注): about a third of an A4 page in the sheet's value column.
+# Free-text descriptions (財務基盤, 内容, セキュリティ対策, 事務手数料, 必要となる設備等):
+# about a third of an A4 page in the sheet's value column.
 FREE_TEXT_MAX_LENGTH = 500
 FREE_TEXT_MAX_LINES = 20
+# A checklist edition's チェック項目 and 注: printed 56 times; twice the longest of the
+# official 第2版 (133 characters).
+CHECKLIST_TEXT_MAX_LENGTH = 300
+CHECKLIST_TEXT_MAX_LINES = 10
 # Short text that may take two or three lines (機関名, 所在地, サービス提供時間).
 SHORT_TEXT_MAX_LINES = 5
 # 実施時期 (例: 2027年3月末): printed in the checklist's narrow 実施予定 column of

@@ -31,8 +31,10 @@ from disclosures.publishing import PublishError, publish
 
 pytestmark = pytest.mark.django_db
 
-# The bound the README promises for a version's PDF at every maximum.
+# The bounds the README gives for a version's PDF: every text of the draft at its
+# maximum; and the checklist edition's texts (a superuser's) at theirs too.
 MAX_PDF_PAGES = 25
+MAX_PDF_PAGES_WITH_EDITION_AT_MAXIMUM = 40
 
 PROSE = "当機関は特定健診・特定保健指導のデータを暗号化通信と施錠管理により安全に取り扱います。"
 
@@ -297,6 +299,38 @@ def test_a_draft_with_every_text_field_at_its_maximum_publishes_and_is_served(cl
         f"render again {warm:.2f} s; {pages} pages, {len(pdf):,} bytes"
     )
     assert pages <= MAX_PDF_PAGES
+
+
+def fill_edition_to_the_maximum(template):
+    def at_maximum(instance, *fields):
+        for name in fields:
+            field = type(instance)._meta.get_field(name)
+            setattr(instance, name, prose(field.max_length, max_lines(field) or 1))
+        instance.full_clean()
+        instance.save()
+
+    at_maximum(template, "guideline_title", "title", "preamble", "instructions")
+    for section in template.sections.all():
+        at_maximum(section, "title")
+    for note in template.notes.all():
+        at_maximum(note, "text")
+    for item in Item.objects.filter(section__template=template):
+        at_maximum(item, "text")
+
+
+@pytest.mark.real_pdf
+def test_with_the_checklist_edition_at_its_maximum_too_the_pdf_stays_bounded(client, example_org):
+    fill_edition_to_the_maximum(example_org.sheet.checklist.template)
+    fill_to_the_maximum(example_org.sheet)
+
+    started = time.perf_counter()
+    publish(example_org.sheet, change_note="上限")
+    seconds = time.perf_counter() - started
+
+    pdf = client.get("/qolead/pdf/").content
+    pages = len(PdfReader(io.BytesIO(pdf)).pages)
+    print(f"\nDraft and checklist edition at their maximum: publish {seconds:.2f} s, {pages} pages, {len(pdf):,} bytes")
+    assert pages <= MAX_PDF_PAGES_WITH_EDITION_AT_MAXIMUM
 
 
 @pytest.mark.real_pdf

@@ -32,12 +32,12 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='item',
             name='text',
-            field=models.TextField(help_text='改行はそのまま改行として表示されます。', max_length=500, validators=[django.core.validators.MaxLengthValidator(500), disclosure_portal.text_limits.MaxLinesValidator(20)], verbose_name='チェック項目'),
+            field=models.TextField(help_text='改行はそのまま改行として表示されます。', max_length=300, validators=[django.core.validators.MaxLengthValidator(300), disclosure_portal.text_limits.MaxLinesValidator(10)], verbose_name='チェック項目'),
         ),
         migrations.AlterField(
             model_name='note',
             name='text',
-            field=models.TextField(max_length=500, validators=[django.core.validators.MaxLengthValidator(500), disclosure_portal.text_limits.MaxLinesValidator(20)], verbose_name='本文'),
+            field=models.TextField(max_length=300, validators=[django.core.validators.MaxLengthValidator(300), disclosure_portal.text_limits.MaxLinesValidator(10)], verbose_name='本文'),
         ),
         migrations.SeparateDatabaseAndState(
             state_operations=[
