@@ -4,7 +4,7 @@ This app knows nothing of organisations; `disclosures` links a sheet to its
 `Checklist`.
 """
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
 from simple_history.models import HistoricalRecords
 from simple_history.utils import bulk_create_with_history
@@ -291,7 +291,7 @@ class Checklist(models.Model):
                 answer.full_clean(exclude=["checklist", "item"])
             except ValidationError as error:
                 for field, messages in error.message_dict.items():
-                    label = Answer._meta.get_field(field).verbose_name if field in FIELD_NAMES else ""
+                    label = "" if field == NON_FIELD_ERRORS else Answer._meta.get_field(field).verbose_name
                     for message in messages:
                         # Name the field unless the message does (実施時期を記入してください).
                         named = message if not label or label in message else f"{label}: {message}"
@@ -302,9 +302,6 @@ class Checklist(models.Model):
                     "「実施済」か「実施予定」のどちらかを選んでください。"
                 )
         return problems
-
-
-FIELD_NAMES = ("status", "planned_time")
 
 
 def compliance_of(statuses):
