@@ -543,3 +543,17 @@ def test_without_a_key_a_signed_backup_restores_with_a_warning(populated, tmp_pa
 
     assert database_state() == before
     assert "署名（HMAC）がありますが" in errors.getvalue()
+
+
+def test_restore_refuses_a_publication_row_given_another_id(populated, tmp_path):
+    path = backup(tmp_path / "backup.json.gz")
+
+    def edit(data):
+        row = publication_row(data, 2)
+        row["pk"] = 99
+        row["fields"]["published_at"] = "2020-01-01T00:00:00+00:00"
+
+    message = edit_and_restore(path, edit, recompute=True)
+
+    assert "マニフェストにない公開版の行があります（id=99）" in message
+    assert "qolead 第2版: 公開版の行（id=" in message

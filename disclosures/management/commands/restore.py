@@ -163,9 +163,16 @@ def file_problems(data):
             "データのいずれかの行が書き出し時と違います（objects_sha256 が一致しません）"
         )
     row_reasons = {}
+    for pk in sorted(set(publication_rows) - {record["pk"] for record in manifest["publications"]}, key=str):
+        problems.append(f"マニフェストにない公開版の行があります（id={pk}）")
     for record in manifest["publications"]:
         found = publication_rows.get(record["pk"])
-        if found is not None and found != record["row_sha256"]:
+        if found is None:
+            problems.append(
+                f"{version_label(record['organization'], record['version'])}: "
+                f"公開版の行（id={record['pk']}）がファイルにありません"
+            )
+        elif found != record["row_sha256"]:
             row_reasons[record["pk"]] = [
                 "公開版の行（公開日時・最終更新日・変更内容・公開者など）がバックアップ時の記録"
                 "（row_sha256）と違います"
