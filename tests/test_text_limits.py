@@ -253,7 +253,8 @@ def words_outside_the_page(pdf):
     outside = []
     for page in re.finditer(r'<page width="([\d.]+)".*?</page>', bbox, re.S):
         width = float(page.group(1))
-        for word in re.finditer(r'<word xMin="[\d.]+" yMin="[\d.]+" xMax="([\d.]+)"[^>]*>([^<]*)</word>', page.group(0)):
+        words = re.finditer(r'<word xMin="[\d.]+" yMin="[\d.]+" xMax="([\d.]+)"[^>]*>([^<]*)</word>', page.group(0))
+        for word in words:
             if float(word.group(1)) > width + 0.5:
                 outside.append(word.group(2))
     return outside
