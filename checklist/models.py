@@ -4,10 +4,19 @@ This app knows nothing of organisations; `disclosures` links a sheet to its
 `Checklist`.
 """
 
-from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, ValidationError
 from django.db import models
 from simple_history.models import HistoricalRecords
 from simple_history.utils import bulk_create_with_history
+
+from disclosure_portal.text_limits import (
+    CHECKLIST_TEXT_MAX_LENGTH,
+    CHECKLIST_TEXT_MAX_LINES,
+    FREE_TEXT_MAX_LINES,
+    PLANNED_TIME_MAX_LENGTH,
+    TEMPLATE_TEXT_MAX_LENGTH,
+    text_validators,
+)
 
 
 class TemplateManager(models.Manager):
@@ -46,9 +55,16 @@ class ChecklistTemplate(models.Model):
         help_text="例: 医療情報システムの安全管理に関するガイドライン 第2版",
     )
     title = models.CharField("様式名", max_length=200)
-    preamble = models.TextField("前文", blank=True)
+    preamble = models.TextField(
+        "前文",
+        max_length=TEMPLATE_TEXT_MAX_LENGTH,
+        validators=text_validators(TEMPLATE_TEXT_MAX_LENGTH, FREE_TEXT_MAX_LINES),
+        blank=True,
+    )
     instructions = models.TextField(
         "記入上の注意",
+        max_length=TEMPLATE_TEXT_MAX_LENGTH,
+        validators=text_validators(TEMPLATE_TEXT_MAX_LENGTH, FREE_TEXT_MAX_LINES),
         blank=True,
         help_text="様式冒頭の「*」で始まる注意書き。1行に1つ。",
     )
@@ -125,7 +141,11 @@ class Note(models.Model):
         verbose_name="様式",
     )
     number = models.PositiveSmallIntegerField("注番号")
-    text = models.TextField("本文")
+    text = models.TextField(
+        "本文",
+        max_length=CHECKLIST_TEXT_MAX_LENGTH,
+        validators=text_validators(CHECKLIST_TEXT_MAX_LENGTH, CHECKLIST_TEXT_MAX_LINES),
+    )
 
     objects = NoteManager()
 
@@ -157,6 +177,8 @@ class Item(models.Model):
     number = models.PositiveSmallIntegerField("No")
     text = models.TextField(
         "チェック項目",
+        max_length=CHECKLIST_TEXT_MAX_LENGTH,
+        validators=text_validators(CHECKLIST_TEXT_MAX_LENGTH, CHECKLIST_TEXT_MAX_LINES),
         help_text="改行はそのまま改行として表示されます。",
     )
     sub_items = models.JSONField(
@@ -276,8 +298,12 @@ class Checklist(models.Model):
             try:
                 answer.full_clean(exclude=["checklist", "item"])
             except ValidationError as error:
-                for message in error.messages:
-                    problems.append(f"{answer.item.section.title} {answer.item.number}. {message}")
+                for field, messages in error.message_dict.items():
+                    label = "" if field == NON_FIELD_ERRORS else Answer._meta.get_field(field).verbose_name
+                    for message in messages:
+                        # Name the field unless the message does (実施時期を記入してください).
+                        named = message if not label or label in message else f"{label}: {message}"
+                        problems.append(f"{answer.item.section.title} {answer.item.number}. {named}")
             if not answer.status:
                 problems.append(
                     f"{answer.item.section.title} {answer.item.number}. "
@@ -321,7 +347,7 @@ class Answer(models.Model):
     )
     planned_time = models.CharField(
         "実施時期",
-        max_length=100,
+        max_length=PLANNED_TIME_MAX_LENGTH,
         blank=True,
         help_text="「実施予定」を選択した場合は、実施予定時期を明記すること。",
     )

@@ -212,6 +212,11 @@ AXES_IPWARE_PROXY_COUNT = 1 if SECURE_PROXY_SSL_HEADER else None
 OTP_TOTP_ISSUER = env.str("DJANGO_OTP_ISSUER", default="重要事項開示ポータル")
 PUBLISHERS_REQUIRE_OTP = env.bool("DJANGO_PUBLISHERS_REQUIRE_OTP", default=False)
 
+# `manage.py backup` signs its file with HMAC-SHA256 under this key and `restore`
+# refuses a file whose signature does not match: any row changed is then detected,
+# not only a publication's. Empty: backups are hashed but not signed.
+BACKUP_HMAC_KEY = env.str("DJANGO_BACKUP_HMAC_KEY", default="")
+
 # The audit trail (django-simple-history) is read-only in the admin.
 SIMPLE_HISTORY_REVERT_DISABLED = True
 

@@ -1,6 +1,7 @@
 from django import forms
 
 from checklist.models import Answer
+from disclosure_portal.text_limits import CHANGE_NOTE_MAX_LENGTH, FREE_TEXT_MAX_LINES, MaxLinesValidator
 
 from .models import DisclosureSheet, validate_no_control_characters, validate_printable
 
@@ -90,11 +91,11 @@ class PublishForm(forms.Form):
 
     change_note = forms.CharField(
         label="変更内容",
-        max_length=2000,
+        max_length=CHANGE_NOTE_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="公開ページの変更履歴と更新情報（Atom）に表示されます。例: 従事する職員の数を更新。",
         error_messages={"required": "変更内容を入力してください。"},
-        validators=[validate_no_control_characters],
+        validators=[validate_no_control_characters, MaxLinesValidator(FREE_TEXT_MAX_LINES)],
     )
     effective_date = forms.DateField(
         label="最終更新日（初版のみ）",

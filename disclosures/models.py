@@ -11,9 +11,23 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, RegexValidator
 from django.db import models, transaction
+from django.db.models.signals import pre_save
+from django.dispatch import receiver
 from simple_history.models import HistoricalRecords
 
 from checklist.models import Checklist, ChecklistTemplate
+from disclosure_portal.text_limits import (
+    ADDRESS_MAX_LENGTH,
+    CHANGE_NOTE_MAX_LENGTH,
+    FREE_TEXT_MAX_LENGTH,
+    FREE_TEXT_MAX_LINES,
+    NAME_MAX_LENGTH,
+    SHORT_TEXT_MAX_LENGTH,
+    SHORT_TEXT_MAX_LINES,
+    URL_MAX_LENGTH,
+    MaxLinesValidator,
+    text_validators,
+)
 
 from .fields import ChoiceListField, URLField
 from .notes import note_help
@@ -59,7 +73,10 @@ class Organization(models.Model):
         help_text="公開ページのURLに使う半角英数字・ハイフン（例: qolead → /qolead/）。",
     )
     name = models.CharField(
-        "機関名", max_length=200, validators=[validate_printable], help_text="管理画面の一覧に表示する名前。"
+        "機関名",
+        max_length=NAME_MAX_LENGTH,
+        validators=[validate_printable],
+        help_text="管理画面の一覧に表示する名前。",
     )
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
@@ -176,6 +193,17 @@ def count_field(verbose_name, *, help_text=""):
     )
 
 
+def free_text_field(verbose_name, **kwargs):
+    """A free-text description: at most FREE_TEXT_MAX_LENGTH characters and
+    FREE_TEXT_MAX_LINES lines, so that it fits the PDF."""
+    return models.TextField(
+        verbose_name,
+        max_length=FREE_TEXT_MAX_LENGTH,
+        validators=text_validators(FREE_TEXT_MAX_LENGTH, FREE_TEXT_MAX_LINES),
+        **kwargs,
+    )
+
+
 class Classification(models.TextChoices):
     """代行機関の分類 (注3: exactly one)."""
 
@@ -241,12 +269,22 @@ class DisclosureSheet(models.Model):
     updated_at = models.DateTimeField("更新日時", auto_now=True)
 
     # 基本情報
-    name = models.CharField("機関名", max_length=200, help_text=note_help(1))
-    address = models.CharField("所在地(住所)", max_length=300, help_text=note_help(1))
+    name = models.CharField(
+        "機関名",
+        max_length=NAME_MAX_LENGTH,
+        validators=[MaxLinesValidator(SHORT_TEXT_MAX_LINES)],
+        help_text=note_help(1),
+    )
+    address = models.CharField(
+        "所在地(住所)",
+        max_length=ADDRESS_MAX_LENGTH,
+        validators=[MaxLinesValidator(SHORT_TEXT_MAX_LINES)],
+        help_text=note_help(1),
+    )
     phone = models.CharField(
         "電話番号", max_length=30, validators=[validate_phone_number], help_text=note_help(1)
     )
-    website_url = URLField("ホームページアドレス", max_length=500, blank=True)
+    website_url = URLField("ホームページアドレス", max_length=URL_MAX_LENGTH, blank=True)
     contact_email = models.EmailField("窓口となるメールアドレス", max_length=254, blank=True)
     agency_code = models.CharField(
         "代行機関コード",
@@ -273,12 +311,12 @@ class DisclosureSheet(models.Model):
     facility_count = count_field("施設数(サポート拠点数)")
     facility_prefectures = models.CharField(
         "都道府県名",
-        max_length=200,
+        max_length=SHORT_TEXT_MAX_LENGTH,
         blank=True,
         validators=[validate_prefectures],
         help_text="サポート拠点のある都道府県。複数は「、」で区切る。",
     )
-    financial_reference = models.TextField(
+    financial_reference = free_text_field(
         "財務基盤に関する資料または照会先", blank=True, help_text=note_help(6)
     )
     similar_services = models.CharField(
@@ -288,11 +326,11 @@ class DisclosureSheet(models.Model):
         blank=True,
         help_text=note_help(7),
     )
-    similar_services_detail = models.TextField("類似業務・サービスの提供実績 内容", blank=True)
+    similar_services_detail = free_text_field("類似業務・サービスの提供実績 内容", blank=True)
     service_targets = ChoiceListField("提供するサービス 対象", choice_options=SERVICE_TARGETS)
     service_contents = ChoiceListField("提供するサービス 内容", choice_options=SERVICE_CONTENTS)
     service_contents_other = models.CharField(
-        "提供するサービス 内容 その他", max_length=500, blank=True
+        "提供するサービス 内容 その他", max_length=SHORT_TEXT_MAX_LENGTH, blank=True
     )
     insurer_selection = models.CharField(
         "利用者によるサービスの選択 保険者", max_length=3, choices=Selectable.choices, blank=True
@@ -304,7 +342,7 @@ class DisclosureSheet(models.Model):
         blank=True,
     )
     institution_selectable_functions = models.CharField(
-        "選択可能な機能", max_length=500, blank=True
+        "選択可能な機能", max_length=SHORT_TEXT_MAX_LENGTH, blank=True
     )
 
     # 情報システムに関する情報
@@ -324,39 +362,54 @@ class DisclosureSheet(models.Model):
     capacity_per_day = count_field("処理可能件数(設計値) 1日当たり")
 
     # 運営に関する情報
-    hours_office = models.CharField("サービス提供時間 拠点", max_length=200, blank=True)
-    hours_system = models.CharField("サービス提供時間 システム", max_length=200, blank=True)
-    hours_helpdesk = models.CharField("サービス提供時間 ヘルプデスク", max_length=200, blank=True)
+    hours_office = models.CharField(
+        "サービス提供時間 拠点",
+        max_length=SHORT_TEXT_MAX_LENGTH,
+        blank=True,
+        validators=[MaxLinesValidator(SHORT_TEXT_MAX_LINES)],
+    )
+    hours_system = models.CharField(
+        "サービス提供時間 システム",
+        max_length=SHORT_TEXT_MAX_LENGTH,
+        blank=True,
+        validators=[MaxLinesValidator(SHORT_TEXT_MAX_LINES)],
+    )
+    hours_helpdesk = models.CharField(
+        "サービス提供時間 ヘルプデスク",
+        max_length=SHORT_TEXT_MAX_LENGTH,
+        blank=True,
+        validators=[MaxLinesValidator(SHORT_TEXT_MAX_LINES)],
+    )
     data_in_methods = ChoiceListField(
         "データ授受の方法 外部から機関へ", choice_options=DATA_EXCHANGE_METHODS
     )
     data_in_line = models.CharField(
-        "データ授受の方法 外部から機関へ 回線種別", max_length=200, blank=True
+        "データ授受の方法 外部から機関へ 回線種別", max_length=SHORT_TEXT_MAX_LENGTH, blank=True
     )
     data_in_media = models.CharField(
-        "データ授受の方法 外部から機関へ 媒体", max_length=200, blank=True
+        "データ授受の方法 外部から機関へ 媒体", max_length=SHORT_TEXT_MAX_LENGTH, blank=True
     )
     data_out_methods = ChoiceListField(
         "データ授受の方法 機関から外部へ", choice_options=DATA_EXCHANGE_METHODS
     )
     data_out_line = models.CharField(
-        "データ授受の方法 機関から外部へ 回線種別", max_length=200, blank=True
+        "データ授受の方法 機関から外部へ 回線種別", max_length=SHORT_TEXT_MAX_LENGTH, blank=True
     )
     data_out_media = models.CharField(
-        "データ授受の方法 機関から外部へ 媒体", max_length=200, blank=True
+        "データ授受の方法 機関から外部へ 媒体", max_length=SHORT_TEXT_MAX_LENGTH, blank=True
     )
-    security_online = models.TextField(
+    security_online = free_text_field(
         "データ授受におけるセキュリティ対策の方法 オンライン", blank=True
     )
-    security_offline = models.TextField(
+    security_offline = free_text_field(
         "データ授受におけるセキュリティ対策の方法 オフライン", blank=True
     )
 
     # 事務手数料等 (注10: tax included)
-    fee_initial_insurer = models.TextField(
+    fee_initial_insurer = free_text_field(
         "初期費用 保険者", blank=True, help_text=note_help(10)
     )
-    fee_initial_institution = models.TextField(
+    fee_initial_institution = free_text_field(
         "初期費用 健診・保健指導機関", blank=True, help_text=note_help(10)
     )
     fee_separate_billing_insurer = models.CharField(
@@ -371,17 +424,17 @@ class DisclosureSheet(models.Model):
         choices=SeparateBilling.choices,
         blank=True,
     )
-    fee_fixed_insurer = models.TextField("経常経費 固定費 保険者", blank=True, help_text=note_help(10))
-    fee_fixed_institution = models.TextField(
+    fee_fixed_insurer = free_text_field("経常経費 固定費 保険者", blank=True, help_text=note_help(10))
+    fee_fixed_institution = free_text_field(
         "経常経費 固定費 健診・保健指導機関", blank=True, help_text=note_help(10)
     )
-    fee_unit_insurer = models.TextField(
+    fee_unit_insurer = free_text_field(
         "経常経費 従量単価 保険者", blank=True, help_text=note_help(10, 11)
     )
-    fee_unit_institution = models.TextField(
+    fee_unit_institution = free_text_field(
         "経常経費 従量単価 健診・保健指導機関", blank=True, help_text=note_help(10, 11)
     )
-    required_equipment = models.TextField(
+    required_equipment = free_text_field(
         "代行機関利用に際し必要となる設備等", blank=True, help_text=note_help(12)
     )
 
@@ -489,6 +542,15 @@ class PublicationQuerySet(models.QuerySet):
         raise ValueError("Publications are never deleted.")
 
 
+class PublicationAltered(Exception):
+    """A publication's stored snapshot or PDF no longer matches the hash taken at publish."""
+
+    def __init__(self, publication, reasons):
+        self.publication = publication
+        self.reasons = reasons
+        super().__init__(f"{publication.organization_id}/{publication.number}: " + ", ".join(reasons))
+
+
 class Publication(models.Model):
     """A published version: numbered per organisation, frozen once saved.
 
@@ -508,7 +570,11 @@ class Publication(models.Model):
         related_name="publications",
         verbose_name="公開者",
     )
-    change_note = models.TextField("変更内容")
+    change_note = models.TextField(
+        "変更内容",
+        max_length=CHANGE_NOTE_MAX_LENGTH,
+        validators=text_validators(CHANGE_NOTE_MAX_LENGTH, FREE_TEXT_MAX_LINES),
+    )
     snapshot = models.JSONField("スナップショット")
     snapshot_sha256 = models.CharField("スナップショットのSHA-256", max_length=64)
     sheet_digest = models.CharField("概要の内容ダイジェスト", max_length=64)
@@ -545,6 +611,37 @@ class Publication(models.Model):
     def delete(self, *args, **kwargs):
         raise ValueError("A publication is never deleted.")
 
+    def altered_artefacts(self):
+        """Why the stored snapshot and PDF are not what was published (empty: they are)."""
+        from .pdf import pdf_sha256
+        from .snapshot import sha256_of
+
+        deferred = self.get_deferred_fields() & {"snapshot", "pdf"}
+        if deferred:
+            self.refresh_from_db(fields=sorted(deferred))  # one query for both
+        reasons = []
+        if sha256_of(self.snapshot) != self.snapshot_sha256:
+            reasons.append("snapshot does not match snapshot_sha256")
+        if pdf_sha256(bytes(self.pdf)) != self.pdf_sha256:
+            reasons.append("PDF does not match pdf_sha256")
+        return reasons
+
+    def verify_artefacts(self):
+        """Raise PublicationAltered unless the snapshot and PDF match their hashes."""
+        reasons = self.altered_artefacts()
+        if reasons:
+            raise PublicationAltered(self, reasons)
+
     @property
     def last_updated_on(self):
         return max(self.sheet_updated_on, self.checklist_updated_on)
+
+
+@receiver(pre_save, sender=Publication)
+def refuse_overwriting_a_publication(sender, instance, raw, using, **kwargs):
+    """loaddata saves raw (Model.save_base), bypassing Publication.save(): a fixture
+    whose row has the id of an existing version must not replace it."""
+    if raw and instance.pk is not None and sender._base_manager.using(using).filter(pk=instance.pk).exists():
+        raise ValueError(
+            f"公開版（id={instance.pk}）は既にあり、変更できません。公開版は上書きも削除もできません。"
+        )

@@ -97,10 +97,12 @@ class PublishAction:
         problems = draft_problems(sheet)
         if not self.change_note:
             problems.append("変更内容を入力してください。")
-        try:
-            validate_no_control_characters(self.change_note)
-        except ValidationError as error:
-            problems.extend(f"変更内容: {message}" for message in error.messages)
+        change_note_field = Publication._meta.get_field("change_note")
+        for validator in (validate_no_control_characters, *change_note_field.validators):
+            try:
+                validator(self.change_note)
+            except ValidationError as error:
+                problems.extend(f"変更内容: {message}" for message in error.messages)
         if problems:
             raise PublishError(problems)
 

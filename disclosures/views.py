@@ -1,6 +1,7 @@
 """Public pages: only published versions, always rendered from their snapshots."""
 
 import json
+import logging
 from urllib.parse import quote
 
 from django.contrib.syndication.views import Feed
@@ -19,9 +20,11 @@ from django.views.decorators.http import require_safe
 
 from .diff import diff_snapshots
 from .display import document_context
-from .models import Publication
+from .models import Publication, PublicationAltered
 from .publishing import current_version_key
 from .snapshot import japanese_date
+
+logger = logging.getLogger(__name__)
 
 # Bumped when the templates change, so cached pages of old versions are rebuilt.
 RENDERING_REVISION = "1"
@@ -109,7 +112,13 @@ def conditional(
         key = f"disclosure:{RENDERING_REVISION}:{etag}"
         body = cache.get(key)
         if body is None:
-            body = build()
+            try:
+                # Bodies are built from the stored bytes only if they are still
+                # those published: an altered version is an error, never served.
+                publication.verify_artefacts()
+                body = build()
+            except PublicationAltered as error:
+                return altered_publication_response(request, error)
             cache.set(key, body, None)
         response = HttpResponse(body, content_type=content_type)
     response.headers["ETag"] = etag
@@ -119,6 +128,19 @@ def conditional(
     else:
         # Which version is current changes with the next publication: revalidate.
         patch_cache_control(response, public=True, max_age=60)
+    return response
+
+
+def altered_publication_response(request, error):
+    altered = error.publication
+    logger.error(
+        "Refusing to serve %s version %s: its stored bytes no longer match their hashes (%s)",
+        altered.organization.slug,
+        altered.number,
+        "; ".join(error.reasons),
+    )
+    response = render(request, "500.html", status=500)
+    patch_cache_control(response, no_store=True)
     return response
 
 
@@ -181,7 +203,9 @@ def version_diff(request, slug, number):
     publication = get_publication(slug, number)
 
     def build():
-        previous = publications_of(slug, defer=("pdf",)).filter(number=number - 1).first()
+        previous = publications_of(slug, defer=()).filter(number=number - 1).first()
+        if previous is not None:
+            previous.verify_artefacts()  # its snapshot is shown too
         changes = diff_snapshots(previous.snapshot, publication.snapshot) if previous else None
         context = version_context(publication)
         context.update(previous=previous, changes=changes)

@@ -22,7 +22,13 @@ from django.core.management.base import CommandError
 from django.db import connection
 
 from checklist.models import Answer, ChecklistTemplate
-from disclosures.management.commands.backup import included_models
+from disclosures.management.commands.backup import (
+    ObjectsDigest,
+    included_models,
+    manifest_sha256,
+    row_sha256,
+    signature,
+)
 from disclosures.models import Membership, Organization, Publication
 from disclosures.publishing import publish
 
@@ -160,16 +166,20 @@ def test_backup_file_holds_a_manifest_and_only_its_owner_may_read_it(populated, 
 
     data = read_backup_file(path)
     manifest = data["manifest"]
-    assert (data["format"], data["format_version"]) == ("disclosure-portal-backup", 1)
+    assert (data["format"], data["format_version"]) == ("disclosure-portal-backup", 2)
     assert manifest["publications"] == [
         {
             "organization": "qolead",
             "version": p.number,
+            "pk": p.pk,
             "snapshot_sha256": p.snapshot_sha256,
             "pdf_sha256": p.pdf_sha256,
+            "row_sha256": row_sha256(publication_row(data, p.number)),
         }
         for p in Publication.objects.order_by("number")
     ]
+    assert data["integrity"]["manifest_sha256"] == manifest_sha256(manifest)
+    assert data["integrity"]["hmac_sha256"] is None  # no key set
     assert manifest["counts"]["disclosures.publication"] == 2
     assert manifest["counts"]["auth.user"] == 2
     assert sum(manifest["counts"].values()) == len(data["objects"])
@@ -365,3 +375,185 @@ def test_backup_and_restore_outside_a_transaction(populated, transactional_db, t
 
     assert database_state() == before
     assert "公開版 2版" in output
+
+
+# --- every field of a publication, every row, the manifest: hashed (and signed) ---
+
+HMAC_KEY = "a-secret-key-for-tests-only-0123456789abcdef"
+
+
+def recompute_digests(data, key=None):
+    """What a careful editor of the file would do: make the digests match the edit
+    (and sign it with `key`, the editor's guess of the key)."""
+    digest = ObjectsDigest()
+    for row in data["objects"]:
+        digest.add(row_sha256(row))
+    data["integrity"]["objects_sha256"] = digest.hexdigest()
+    data["integrity"]["manifest_sha256"] = manifest_sha256(data["manifest"])
+    if key:
+        data["integrity"]["hmac_sha256"] = signature(
+            key,
+            manifest_digest=data["integrity"]["manifest_sha256"],
+            objects_digest=data["integrity"]["objects_sha256"],
+        )
+
+
+def user_row(data, username):
+    return next(
+        row
+        for row in data["objects"]
+        if row["model"] == "auth.user" and row["fields"]["username"] == username
+    )
+
+
+def edit_and_restore(path, edit, *, recompute=False):
+    data = read_backup_file(path)
+    edit(data)
+    if recompute:
+        digest = ObjectsDigest()
+        for row in data["objects"]:
+            digest.add(row_sha256(row))
+        data["integrity"]["objects_sha256"] = digest.hexdigest()
+    write_backup_file(path, data)
+    empty_database()
+    with pytest.raises(CommandError) as refused:
+        restore(path)
+    assert all(not model._base_manager.exists() for model in included_models())
+    return str(refused.value)
+
+
+PUBLICATION_EDITS = {
+    "published_at": "2020-01-01T00:00:00+00:00",
+    "sheet_updated_on": "2020-01-01",
+    "checklist_updated_on": "2020-01-01",
+    "change_note": "書き換えた変更内容",
+    "published_by": ["admin"],
+    "title": "別の機関名",
+}
+
+
+@pytest.mark.parametrize("field, value", PUBLICATION_EDITS.items(), ids=PUBLICATION_EDITS.keys())
+@pytest.mark.parametrize("recompute", [False, True], ids=["as edited", "file digest recomputed"])
+def test_restore_refuses_an_edited_publication_field_naming_the_version(
+    populated, tmp_path, field, value, recompute
+):
+    path = backup(tmp_path / "backup.json.gz")
+
+    def edit(data):
+        publication_row(data, 2)["fields"][field] = value
+
+    message = edit_and_restore(path, edit, recompute=recompute)
+
+    assert "qolead 第2版: 公開版の行（公開日時・最終更新日・変更内容・公開者など）がバックアップ時の記録" in message
+    assert "qolead 第1版" not in message
+
+
+def test_restore_refuses_a_renumbered_publication(populated, tmp_path):
+    path = backup(tmp_path / "backup.json.gz")
+
+    def edit(data):
+        publication_row(data, 2)["fields"]["number"] = 7
+
+    message = edit_and_restore(path, edit, recompute=True)
+
+    assert "qolead 第7版: マニフェストにない版です" in message
+    assert "qolead 第2版: マニフェストにあるのに復元されていません" in message
+
+
+def test_without_a_key_an_edited_user_row_is_refused_as_a_changed_file(populated, tmp_path):
+    path = backup(tmp_path / "backup.json.gz")
+
+    def edit(data):
+        user_row(data, "editor")["fields"]["is_superuser"] = True
+
+    message = edit_and_restore(path, edit)
+
+    assert "objects_sha256 が一致しません" in message
+
+
+def test_an_edited_manifest_is_refused(populated, tmp_path):
+    path = backup(tmp_path / "backup.json.gz")
+
+    def edit(data):
+        data["manifest"]["created_at"] = "2000-01-01T00:00:00+00:00"
+
+    assert "manifest_sha256 が一致しません" in edit_and_restore(path, edit)
+
+
+def test_with_a_key_a_signed_backup_restores(populated, tmp_path, settings):
+    settings.BACKUP_HMAC_KEY = HMAC_KEY
+    before = database_state()
+    path = backup(tmp_path / "backup.json.gz")
+    assert read_backup_file(path)["integrity"]["hmac_sha256"]
+    empty_database()
+
+    output = restore(path)
+
+    assert database_state() == before
+    assert "署名も一致" in output
+
+
+def test_with_a_key_a_superuser_flag_edited_in_the_backup_is_refused(populated, tmp_path, settings):
+    settings.BACKUP_HMAC_KEY = HMAC_KEY
+    path = backup(tmp_path / "backup.json.gz")
+    data = read_backup_file(path)
+    user_row(data, "editor")["fields"]["is_superuser"] = True
+    recompute_digests(data)  # every digest made to match; the HMAC cannot be
+    write_backup_file(path, data)
+    empty_database()
+
+    with pytest.raises(CommandError, match="署名（HMAC）が一致しないため、復元しません"):
+        restore(path)
+
+    assert all(not model._base_manager.exists() for model in included_models())
+
+
+def test_with_a_key_a_backup_signed_with_another_key_is_refused(populated, tmp_path, settings):
+    settings.BACKUP_HMAC_KEY = "another-key-0123456789abcdef0123456789"
+    path = backup(tmp_path / "backup.json.gz")
+    settings.BACKUP_HMAC_KEY = HMAC_KEY
+    empty_database()
+
+    with pytest.raises(CommandError, match="署名（HMAC）が一致しない"):
+        restore(path)
+
+    assert all(not model._base_manager.exists() for model in included_models())
+
+
+def test_with_a_key_an_unsigned_backup_is_refused_before_the_flush(populated, tmp_path, settings):
+    path = backup(tmp_path / "backup.json.gz")  # no key: unsigned
+    settings.BACKUP_HMAC_KEY = HMAC_KEY
+    before = database_state()
+
+    with pytest.raises(CommandError, match="署名（HMAC）がないため、復元しません"):
+        restore(path, flush=True)
+
+    assert database_state() == before
+
+
+def test_without_a_key_a_signed_backup_restores_with_a_warning(populated, tmp_path, settings):
+    settings.BACKUP_HMAC_KEY = HMAC_KEY
+    before = database_state()
+    path = backup(tmp_path / "backup.json.gz")
+    settings.BACKUP_HMAC_KEY = ""
+    empty_database()
+    errors = io.StringIO()
+
+    call_command("restore", str(path), stdout=io.StringIO(), stderr=errors)
+
+    assert database_state() == before
+    assert "署名（HMAC）がありますが" in errors.getvalue()
+
+
+def test_restore_refuses_a_publication_row_given_another_id(populated, tmp_path):
+    path = backup(tmp_path / "backup.json.gz")
+
+    def edit(data):
+        row = publication_row(data, 2)
+        row["pk"] = 99
+        row["fields"]["published_at"] = "2020-01-01T00:00:00+00:00"
+
+    message = edit_and_restore(path, edit, recompute=True)
+
+    assert "マニフェストにない公開版の行があります（id=99）" in message
+    assert "qolead 第2版: 公開版の行（id=" in message

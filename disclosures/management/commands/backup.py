@@ -2,12 +2,21 @@
 
 The file is gzip-compressed JSON:
 
-    {"format": "disclosure-portal-backup", "format_version": 1,
+    {"format": "disclosure-portal-backup", "format_version": 2,
      "manifest": {"created_at", "django_version", "database_vendor", "migrations",
                   "counts": {"app_label.model": n, ...},
-                  "publications": [{"organization", "version", "snapshot_sha256",
-                                    "pdf_sha256"}, ...]},
-     "objects": [ <Django's "python" serialization of every row> ]}
+                  "publications": [{"organization", "version", "pk", "snapshot_sha256",
+                                    "pdf_sha256", "row_sha256"}, ...]},
+     "objects": [ <Django's "python" serialization of every row> ],
+     "integrity": {"manifest_sha256", "objects_sha256", "hmac_sha256"}}
+
+Hashes are SHA-256 of canonical JSON (snapshot.canonical_json: sorted keys, no
+spaces) of the rows as the file holds them. ``row_sha256`` covers every field of a
+publication's row (published_at, 最終更新日, change_note, number, organisation,
+published_by, snapshot, PDF, hashes…); ``objects_sha256`` every row of the file, in
+order; ``manifest_sha256`` the manifest. With DJANGO_BACKUP_HMAC_KEY set,
+``hmac_sha256`` is an HMAC-SHA256 of the format and those two digests under that key
+(null otherwise): only then is an edit that recomputes the digests detected.
 
 Every model of every installed app is included (found at run time, so models added
 later are included too) except content types, permissions and sessions: the first
@@ -26,6 +35,8 @@ renamed into place; an existing file is kept unless --force is given.
 
 import datetime
 import gzip
+import hashlib
+import hmac
 import itertools
 import json
 import os
@@ -34,6 +45,7 @@ from pathlib import Path
 
 import django
 from django.apps import apps
+from django.conf import settings
 from django.core import serializers
 from django.core.management.base import BaseCommand, CommandError
 from django.core.serializers.json import DjangoJSONEncoder
@@ -42,7 +54,7 @@ from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
 
 FORMAT = "disclosure-portal-backup"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 # Recreated by migrate/flush (referred to by natural key) or transient.
 EXCLUDED_MODELS = frozenset({"contenttypes.contenttype", "auth.permission", "sessions.session"})
@@ -85,18 +97,67 @@ def applied_migrations(using=DEFAULT_DB_ALIAS):
     return applied
 
 
+def as_in_file(row):
+    """A serialized row as the file holds it once read back (plain JSON values)."""
+    return json.loads(json.dumps(row, cls=BackupJSONEncoder, ensure_ascii=False))
+
+
+def row_sha256(row):
+    """SHA-256 of a row as read from the file: every field, in canonical JSON."""
+    from disclosures.snapshot import canonical_json
+
+    return hashlib.sha256(canonical_json(row)).hexdigest()
+
+
+def manifest_sha256(manifest):
+    from disclosures.snapshot import canonical_json
+
+    return hashlib.sha256(canonical_json(manifest)).hexdigest()
+
+
+class ObjectsDigest:
+    """SHA-256 over the digests of every row, in the file's order."""
+
+    def __init__(self):
+        self._sha256 = hashlib.sha256()
+
+    def add(self, row_digest):
+        self._sha256.update(row_digest.encode("ascii") + b"\n")
+
+    def hexdigest(self):
+        return self._sha256.hexdigest()
+
+
+def signature(key, *, manifest_digest, objects_digest):
+    """HMAC-SHA256 under `key` of what the integrity block vouches for."""
+    message = json.dumps(
+        [FORMAT, FORMAT_VERSION, manifest_digest, objects_digest], separators=(",", ":")
+    ).encode("ascii")
+    return hmac.new(key.encode("utf-8"), message, hashlib.sha256).hexdigest()
+
+
 def publication_records(using=DEFAULT_DB_ALIAS):
     from disclosures.models import Publication
 
-    rows = (
+    publications = (
         Publication._base_manager.using(using)
+        .select_related("organization")
         .order_by("organization__slug", "number")
-        .values_list("organization__slug", "number", "snapshot_sha256", "pdf_sha256")
     )
-    return [
-        {"organization": slug, "version": number, "snapshot_sha256": snapshot, "pdf_sha256": pdf}
-        for slug, number, snapshot, pdf in rows
-    ]
+    records = []
+    for publication in publications.iterator(chunk_size=20):
+        [row] = serializers.serialize("python", [publication], use_natural_foreign_keys=True)
+        records.append(
+            {
+                "organization": publication.organization.slug,
+                "version": publication.number,
+                "pk": publication.pk,
+                "snapshot_sha256": publication.snapshot_sha256,
+                "pdf_sha256": publication.pdf_sha256,
+                "row_sha256": row_sha256(as_in_file(row)),
+            }
+        )
+    return records
 
 
 def _serialized_rows(model, using):
@@ -137,12 +198,15 @@ def write_backup(stream, using=DEFAULT_DB_ALIAS):
 
         write('{"format": %s, "format_version": %d,\n' % (dumps(FORMAT), FORMAT_VERSION))
         write('"manifest": %s,\n"objects": [' % dumps(manifest))
+        objects_digest = ObjectsDigest()
         written = 0
         for model in models:
             label = model._meta.label_lower
             in_model = 0
             for row in _serialized_rows(model, using):
-                write(("\n" if written == 0 else ",\n") + dumps(row))
+                text = dumps(row)
+                objects_digest.add(row_sha256(json.loads(text)))
+                write(("\n" if written == 0 else ",\n") + text)
                 written += 1
                 in_model += 1
             if in_model != counts[label]:
@@ -151,7 +215,21 @@ def write_backup(stream, using=DEFAULT_DB_ALIAS):
                     f"{label} の件数が読み出し中に変わりました（{counts[label]} → {in_model}）。"
                     "もう一度実行してください。"
                 )
-        write("\n]}\n")
+        integrity = {
+            "manifest_sha256": manifest_sha256(as_in_file(manifest)),
+            "objects_sha256": objects_digest.hexdigest(),
+        }
+        key = settings.BACKUP_HMAC_KEY
+        integrity["hmac_sha256"] = (
+            signature(
+                key,
+                manifest_digest=integrity["manifest_sha256"],
+                objects_digest=integrity["objects_sha256"],
+            )
+            if key
+            else None
+        )
+        write('\n],\n"integrity": %s}\n' % dumps(integrity))
     return manifest
 
 
@@ -238,7 +316,9 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"バックアップを書き出しました: {path}（{manifest['object_count']}件、"
-                f"公開版 {len(manifest['publications'])}版）"
+                f"公開版 {len(manifest['publications'])}版、"
+                + ("HMAC で署名" if settings.BACKUP_HMAC_KEY else "署名なし: DJANGO_BACKUP_HMAC_KEY 未設定")
+                + "）"
             )
         )
         if verbosity >= 2:

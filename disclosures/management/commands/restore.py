@@ -1,21 +1,27 @@
 """Restore a backup made by ``backup``: python manage.py restore FILE [--flush]
 
 Into an empty database only (after ``migrate``; with --flush the current data is
-deleted first). Everything happens in one transaction: the rows are loaded with
+deleted first). With DJANGO_BACKUP_HMAC_KEY set, a file whose HMAC is missing or
+does not match is refused before anything is touched. Then the file's digests are
+checked (the manifest, every row, every publication's row) and, in one
+transaction, the rows are loaded with
 Django's deserializer (raw saves, so Publication.save() is not called and no
 history rows are added), sequences are reset, then every publication is checked —
 sha256_of(snapshot) against snapshot_sha256, the SHA-256 of the PDF's bytes
 against pdf_sha256, both against the backup's manifest — and the number of rows of
-every model against the manifest. Any problem undoes everything, --flush included.
+every model against the manifest. Any problem, in the file's digests or in the
+data, undoes everything, --flush included.
 """
 
 import gzip
+import hmac
 import json
 import zlib
 from collections import Counter
 from pathlib import Path
 
 from django.apps import apps
+from django.conf import settings
 from django.core import serializers
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
@@ -26,7 +32,16 @@ from disclosures.models import Publication
 from disclosures.pdf import pdf_sha256
 from disclosures.snapshot import sha256_of
 
-from .backup import FORMAT, FORMAT_VERSION, applied_migrations, included_models
+from .backup import (
+    FORMAT,
+    FORMAT_VERSION,
+    ObjectsDigest,
+    applied_migrations,
+    included_models,
+    manifest_sha256,
+    row_sha256,
+    signature,
+)
 
 GZIP_MAGIC = b"\x1f\x8b"
 MAX_LISTED = 5  # models named when the database is not empty
@@ -76,8 +91,10 @@ def read_backup(path):
             isinstance(p, dict)
             and isinstance(p.get("organization"), str)
             and type(p.get("version")) is int
+            and type(p.get("pk")) is int
             and isinstance(p.get("snapshot_sha256"), str)
             and isinstance(p.get("pdf_sha256"), str)
+            and isinstance(p.get("row_sha256"), str)
             for p in publications
         ):
             problems.append("manifest の publications が不正です")
@@ -86,17 +103,91 @@ def read_backup(path):
             isinstance(names, list) for names in migrations.values()
         ):
             problems.append("manifest の migrations が不正です")
+    integrity = data.get("integrity")
+    if not (
+        isinstance(integrity, dict)
+        and isinstance(integrity.get("manifest_sha256"), str)
+        and isinstance(integrity.get("objects_sha256"), str)
+        and (integrity.get("hmac_sha256") is None or isinstance(integrity.get("hmac_sha256"), str))
+    ):
+        problems.append("integrity（ハッシュと署名）がありません")
     if problems:
         raise CommandError(f"バックアップファイル {path} が不完全です: " + "、".join(problems) + "。")
     return data
+
+
+def check_signature(data, key):
+    """With a key, the file's HMAC must match it: refused before anything is touched.
+    Returns a warning when the file is signed but no key is set to check it."""
+    recorded = data["integrity"].get("hmac_sha256")
+    if not key:
+        if recorded:
+            return (
+                "注意: このバックアップには署名（HMAC）がありますが、DJANGO_BACKUP_HMAC_KEY が"
+                "設定されていないため検証していません（ハッシュだけを検証します）。"
+            )
+        return None
+    if not recorded:
+        raise CommandError(
+            "このバックアップには署名（HMAC）がないため、復元しません（何も変更していません）。"
+            "DJANGO_BACKUP_HMAC_KEY を設定した環境で作ったバックアップだけを復元できます。"
+        )
+    expected = signature(
+        key,
+        manifest_digest=data["integrity"]["manifest_sha256"],
+        objects_digest=data["integrity"]["objects_sha256"],
+    )
+    if not hmac.compare_digest(expected, recorded):
+        raise CommandError(
+            "バックアップの署名（HMAC）が一致しないため、復元しません（何も変更していません）: "
+            "DJANGO_BACKUP_HMAC_KEY がバックアップ時と違うか、ファイルが書き出し後に変更されています。"
+        )
+    return None
+
+
+def file_problems(data):
+    """The file's digests recomputed: (problems of the whole file, {publication pk: reasons})."""
+    manifest, objects, integrity = data["manifest"], data["objects"], data["integrity"]
+    problems = []
+    if manifest_sha256(manifest) != integrity["manifest_sha256"]:
+        problems.append("マニフェストが書き出し時と違います（manifest_sha256 が一致しません）")
+    digest = ObjectsDigest()
+    publication_rows = {}
+    for row in objects:
+        row_digest = row_sha256(row)
+        digest.add(row_digest)
+        if row.get("model") == "disclosures.publication":
+            publication_rows[row.get("pk")] = row_digest
+    if digest.hexdigest() != integrity["objects_sha256"]:
+        problems.append(
+            "データのいずれかの行が書き出し時と違います（objects_sha256 が一致しません）"
+        )
+    row_reasons = {}
+    for pk in sorted(set(publication_rows) - {record["pk"] for record in manifest["publications"]}, key=str):
+        problems.append(f"マニフェストにない公開版の行があります（id={pk}）")
+    for record in manifest["publications"]:
+        found = publication_rows.get(record["pk"])
+        if found is None:
+            problems.append(
+                f"{version_label(record['organization'], record['version'])}: "
+                f"公開版の行（id={record['pk']}）がファイルにありません"
+            )
+        elif found != record["row_sha256"]:
+            row_reasons[record["pk"]] = [
+                "公開版の行（公開日時・最終更新日・変更内容・公開者など）がバックアップ時の記録"
+                "（row_sha256）と違います"
+            ]
+    return problems, row_reasons
 
 
 def version_label(slug, number):
     return f"{slug} 第{number}版"
 
 
-def verify(manifest, models, using):
-    """Every problem of the restored data, compared with the manifest (empty: all good)."""
+def verify(manifest, models, using, row_reasons=None):
+    """Every problem of the restored data, compared with the manifest (empty: all good);
+    `row_reasons` adds, per publication pk, what file_problems() found in its row."""
+    row_reasons = dict(row_reasons or {})
     problems = []
     expected_counts = manifest["counts"]
     labels = {model._meta.label_lower for model in models}
@@ -131,6 +222,7 @@ def verify(manifest, models, using):
                 reasons.append("snapshot_sha256 がマニフェストと違います")
             if recorded["pdf_sha256"] != publication.pdf_sha256:
                 reasons.append("pdf_sha256 がマニフェストと違います")
+        reasons.extend(row_reasons.pop(publication.pk, []))
         if reasons:
             problems.append(f"{version_label(*key)}: " + "、".join(reasons))
     for slug, number in expected_versions:
@@ -165,13 +257,24 @@ class Command(BaseCommand):
     def handle(self, *args, file, flush, database, verbosity, **options):
         data = read_backup(file)
         manifest = data["manifest"]
+        warning = check_signature(data, settings.BACKUP_HMAC_KEY)
+        if warning:
+            self.stderr.write(warning)
+        whole_file_problems, row_reasons = file_problems(data)
         self._check_migrations(manifest, database)
         models = included_models(database)
         try:
             with transaction.atomic(using=database):
                 self._make_room(models, flush, database)
-                loaded = self._load(data["objects"], models, database)
-                problems = verify(manifest, models, database)
+                try:
+                    loaded = self._load(data["objects"], models, database)
+                except CommandError as error:
+                    if not whole_file_problems:
+                        raise
+                    raise CommandError(
+                        f"{error}\n" + "\n".join(f"  - {problem}" for problem in whole_file_problems)
+                    ) from error
+                problems = whole_file_problems + verify(manifest, models, database, row_reasons)
                 if problems:
                     raise CommandError(
                         "復元したデータの検証に失敗したため、すべて取り消しました"
@@ -284,7 +387,9 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"{file} から {sum(loaded.values())}件を復元しました。"
-                f"公開版 {publications}版のスナップショットとPDFのSHA-256を検証しました（すべて一致）。"
+                f"公開版 {publications}版のスナップショットとPDF、全行のSHA-256を検証しました（すべて一致"
+                + ("、署名も一致" if settings.BACKUP_HMAC_KEY else "、署名なし")
+                + "）。"
             )
         )
         for label, count in sorted(loaded.items()):
