@@ -253,7 +253,7 @@ def test_index_lists_every_published_organization(client, example_org):
     rows = read(client.get("/")).rows
     assert rows[1:] == [
         ["健診代行株式会社", "健診・保健指導機関サイド（健診機関グループ）", "2026年11月29日", "第1版"],
-        ["株式会社QOL e a d", "医療保険者サイド", "2022年4月1日", "第1版"],
+        ["株式会社QOLead", "医療保険者サイド", "2022年4月1日", "第1版"],
     ]
 
 
@@ -263,7 +263,7 @@ def test_index_shows_the_later_of_the_two_last_updated_dates(client, sheet):
         publish_change(other.sheet, "初版")
         publish_change(sheet, "稼働時間を更新", hours_system="24時間")  # the checklist keeps 2022年4月1日
     rows = read(client.get("/")).rows
-    assert ["株式会社QOL e a d", "医療保険者サイド", "2026年11月29日", "第2版"] in rows
+    assert ["株式会社QOLead", "医療保険者サイド", "2026年11月29日", "第2版"] in rows
 
 
 def test_organization_without_a_publication_is_not_listed(client, example_org):
@@ -278,7 +278,7 @@ def test_organization_without_a_publication_is_not_in_a_longer_list(client, exam
     publish_change(second.sheet, "初版")
     new_organization("mikoukai", "未公開株式会社")
     text = read(client.get("/")).text
-    assert "健診代行株式会社" in text and "株式会社QOL e a d" in text
+    assert "健診代行株式会社" in text and "株式会社QOLead" in text
     assert "未公開株式会社" not in text
     assert client.get("/mikoukai/").status_code == 404
 
@@ -620,7 +620,7 @@ def test_hostile_text_is_escaped_on_the_page(client, hostile_version):
 def test_hostile_text_is_escaped_on_the_diff(client, hostile_version):
     html = client.get("/qolead/versions/2/diff/").content.decode()
     assert "<script>" not in html
-    assert ["基本情報 › 機関名", "株式会社QOL e a d", HOSTILE] in PageReader(html).rows
+    assert ["基本情報 › 機関名", "株式会社QOLead", HOSTILE] in PageReader(html).rows
 
 
 def test_hostile_text_is_escaped_on_the_versions_list(client, hostile_version):
