@@ -331,7 +331,7 @@ def test_diff_lists_exactly_the_changed_rows_with_old_and_new_values(client, two
             "□最低限のガイドラインを遵守済 ■最低限のガイドラインを遵守する予定 □最低限のガイドラインを遵守していない",
         ],
         ["運営に関する情報 › サービス提供時間 › システム", "24時間 365日稼働", "24時間 365日稼働（保守時を除く）"],
-        ["組織的安全管理対策 1.", "■実施済", "■実施予定(2027年3月)"],
+        [f"組織的安全管理対策 1. {FIXTURE_ITEMS[0]['text']}", "■実施済", "■実施予定(2027年3月)"],
     ]
 
 
@@ -389,7 +389,7 @@ def test_feed_lists_versions_newest_first_with_change_notes(client, sheet):
     assert response.status_code == 200
     assert response["Content-Type"] == "application/atom+xml; charset=utf-8"
     entries = ET.fromstring(response.content).findall(f"{ATOM}entry")
-    assert [e.findtext(f"{ATOM}title") for e in entries] == ["第2版を公開しました", "第1版を公開しました"]
+    assert [e.findtext(f"{ATOM}title") for e in entries] == ["株式会社QOLead 第2版を公開しました", "株式会社QOLead 第1版を公開しました"]
     assert [e.findtext(f"{ATOM}summary") for e in entries] == [
         "稼働時間を更新しました。",
         "2022年4月1日に公開した内容を登録しました（初版）。",
