@@ -191,6 +191,16 @@ def test_diff_names_a_checklist_item_by_number_and_text(client, three_versions):
     assert [label, "■実施済", "■実施予定(2027年3月)"] in rows
 
 
+def test_diff_names_an_item_of_several_lines_with_its_lines(client, sheet):
+    item = sheet.checklist.ordered_answers()[4].item
+    assert "\n" in item.text  # 組織的安全管理対策 5. and its (a), (b)
+    plan(sheet, 4, "2027年3月")
+    publish(sheet, change_note="実施予定に変更")
+    html = client.get("/qolead/versions/2/diff/").content.decode()
+    assert [f"{item.section.title} {item.number}. {item.text}", "■実施済", "■実施予定(2027年3月)"] in PageReader(html).rows
+    assert item.text.replace("\n", "<br>") in html
+
+
 def test_diff_names_a_changed_item_by_its_new_text_and_shows_the_change_once(client, sheet):
     item = sheet.checklist.ordered_answers()[1].item
     old_text = item.text
