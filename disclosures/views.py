@@ -11,10 +11,12 @@ from django.shortcuts import redirect, render
 from django.template.defaultfilters import linebreaksbr
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
 from django.utils.feedgenerator import Atom1Feed
 from django.utils import timezone
 from django.utils.http import http_date
+from django.utils.regex_helper import _lazy_re_compile
+from django.utils.text import compress_string
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_safe
 
@@ -23,6 +25,8 @@ from .display import document_context
 from .models import Publication
 from .publishing import current_version_key
 from .snapshot import japanese_date
+
+ACCEPTS_GZIP = _lazy_re_compile(r"\bgzip\b")  # as django.middleware.gzip reads Accept-Encoding
 
 # Bumped when the templates change, so cached pages of old versions are rebuilt.
 RENDERING_REVISION = "2"
@@ -79,11 +83,26 @@ def get_publication(slug, number=None):
     return publication
 
 
+def accepts_gzip(request):
+    return bool(ACCEPTS_GZIP.search(request.headers.get("Accept-Encoding", "")))
+
+
 def conditional(
-    request, publication, variant, build, *, content_type="text/html; charset=utf-8", immutable=False
+    request,
+    publication,
+    variant,
+    build,
+    *,
+    content_type="text/html; charset=utf-8",
+    immutable=False,
+    compressible=True,
 ):
     """Answer with ETag/Last-Modified, 304 when the client has it; otherwise the
     response body, built once per version and kept in the cache.
+
+    A `compressible` body goes gzipped to clients that accept it, compressed once
+    per version and cached too (gzip costs more CPU than serving a cached page);
+    the gzipped body is another representation, with its own ETag.
 
     A body that says whether its version is current (pages, JSON) changes when a
     newer version is published, so its validators follow the current version
@@ -98,21 +117,32 @@ def conditional(
             str(int(publication.published_at.timestamp())),
         ]
     )
+    gzipped = compressible and accepts_gzip(request)
     if immutable:
-        etag = f'"{identity}-{variant}"'
+        tag = f"{identity}-{variant}"
         modified_at = publication.published_at
     else:
-        etag = f'"{identity}-{variant}-{publication.latest_number}"'
+        tag = f"{identity}-{variant}-{publication.latest_number}"
         modified_at = max(publication.published_at, publication.latest_published_at)
+    etag = f'"{tag}-gzip"' if gzipped else f'"{tag}"'
     last_modified = int(modified_at.timestamp())
     response = get_conditional_response(request, etag=etag, last_modified=last_modified)
     if response is None:
-        key = f"disclosure:{RENDERING_REVISION}:{etag}"
-        body = cache.get(key)
+        key = f"disclosure:{RENDERING_REVISION}:{tag}"
+        body = cache.get(f"{key}:gzip") if gzipped else None
         if body is None:
-            body = build()
-            cache.set(key, body, None)
+            body = cache.get(key)
+            if body is None:
+                body = build()
+                cache.set(key, body, None)
+            if gzipped:
+                body = compress_string(body.encode() if isinstance(body, str) else body)
+                cache.set(f"{key}:gzip", body, None)
         response = HttpResponse(body, content_type=content_type)
+        if gzipped:
+            response.headers["Content-Encoding"] = "gzip"
+    if compressible:
+        patch_vary_headers(response, ("Accept-Encoding",))
     response.headers["ETag"] = etag
     response.headers["Last-Modified"] = http_date(last_modified)
     if immutable:
@@ -140,11 +170,12 @@ def version_context(publication):
 
 
 # Public pages are gzipped (HTML and JSON of ~50-70 KB shrink to a tenth, which a
-# phone's first visit needs). BREACH needs a secret in a compressed response next
-# to text an attacker chooses; these bodies carry none: they are built once per
-# version, cached and served alike to everyone (no CSRF token, no session data).
-# The admin, which has CSRF tokens, is never compressed (no GZipMiddleware). The
-# PDF is compressed already.
+# phone's first visit needs): the pages of a version by conditional(), which
+# caches the compressed body, the others by gzip_page. BREACH needs a secret in a
+# compressed response next to text an attacker chooses; these bodies carry none:
+# they are the same for everyone (no CSRF token, no session data), and those of a
+# version are built once and cached. The admin, which has CSRF tokens, is never
+# compressed (no GZipMiddleware). The PDF is compressed already.
 @gzip_page
 @require_safe
 def index(request):
@@ -160,7 +191,6 @@ def index(request):
     return render(request, "disclosures/index.html", {"publications": publications})
 
 
-@gzip_page
 @require_safe
 def version_page(request, slug, number=None):
     """The current version (no number) or version `number`: the same page."""
@@ -186,7 +216,6 @@ def version_list(request, slug):
     )
 
 
-@gzip_page
 @require_safe
 def version_diff(request, slug, number):
     publication = get_publication(slug, number)
@@ -221,7 +250,6 @@ def snapshot_document(request, publication):
     return json.dumps(document, ensure_ascii=False, indent=1)
 
 
-@gzip_page
 @require_safe
 def snapshot_json(request, slug, number=None):
     publication = get_publication(slug, number)
@@ -247,7 +275,13 @@ def pdf_response(request, publication, *, immutable):
         return bytes(publication.pdf)
 
     response = conditional(
-        request, publication, "pdf", build, content_type="application/pdf", immutable=immutable
+        request,
+        publication,
+        "pdf",
+        build,
+        content_type="application/pdf",
+        immutable=immutable,
+        compressible=False,  # compressed already
     )
     ascii_name, utf8_name = pdf_filenames(publication)
     response.headers["Content-Disposition"] = (

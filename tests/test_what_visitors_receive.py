@@ -10,6 +10,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from django.urls import reverse
 
+from disclosures import views
 from disclosures.notes import SHEET_NOTES
 from disclosures.pdf import render_publication_pdf
 
@@ -241,6 +242,28 @@ def test_gzipped_page_still_answers_304_to_its_etag(client, example_org):
     first = client.get("/qolead/", headers={"accept-encoding": "gzip"})
     again = client.get("/qolead/", headers={"accept-encoding": "gzip", "if-none-match": first["ETag"]})
     assert again.status_code == 304
+
+
+def test_gzipped_page_has_an_etag_of_its_own(client, example_org):
+    plain = client.get("/qolead/")
+    gzipped = client.get("/qolead/", headers={"accept-encoding": "gzip"})
+    assert plain["ETag"] != gzipped["ETag"]
+    # A client holding the plain body does not get told its copy is the gzipped one.
+    assert client.get("/qolead/", headers={"accept-encoding": "gzip", "if-none-match": plain["ETag"]}).status_code == 200
+
+
+def test_page_of_a_version_is_compressed_once_not_on_every_request(client, example_org, monkeypatch):
+    calls = []
+    real = views.compress_string
+    monkeypatch.setattr(views, "compress_string", lambda body: calls.append(len(body)) or real(body))
+    bodies = {client.get("/qolead/", headers={"accept-encoding": "gzip"}).content for _ in range(3)}
+    assert len(bodies) == 1 and len(calls) == 1
+
+
+def test_pdf_is_not_gzipped_again(client, example_org):
+    response = client.get("/qolead/pdf/", headers={"accept-encoding": "gzip"})
+    assert not response.has_header("Content-Encoding")
+    assert response.content.startswith(b"%PDF-")
 
 
 def test_admin_pages_are_never_compressed(staff_client, sheet):
