@@ -1,6 +1,7 @@
 """Public pages: only published versions, always rendered from their snapshots."""
 
 import json
+import re
 from urllib.parse import quote
 
 from django.contrib.syndication.views import Feed
@@ -15,7 +16,6 @@ from django.utils.cache import get_conditional_response, patch_cache_control, pa
 from django.utils.feedgenerator import Atom1Feed
 from django.utils import timezone
 from django.utils.http import http_date
-from django.utils.regex_helper import _lazy_re_compile
 from django.utils.text import compress_string
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_safe
@@ -26,7 +26,7 @@ from .models import Publication
 from .publishing import current_version_key
 from .snapshot import japanese_date
 
-ACCEPTS_GZIP = _lazy_re_compile(r"\bgzip\b")  # as django.middleware.gzip reads Accept-Encoding
+ACCEPTS_GZIP = re.compile(r"\bgzip\b")  # as django.middleware.gzip reads Accept-Encoding
 
 # Bumped when the templates change, so cached pages of old versions are rebuilt.
 RENDERING_REVISION = "2"
