@@ -14,6 +14,7 @@ class Change:
 
 
 def sheet_rows(snapshot):
+    """{label: (label, text)}: a sheet row is named by its labels, which never change."""
     rows = {}
     for part in snapshot["sheet"]["parts"]:
         columns = part["columns"]
@@ -21,7 +22,8 @@ def sheet_rows(snapshot):
             texts = [cell_text(cell) for cell in row["cells"]]
             if columns:
                 texts = [f"{column}: {text}" for column, text in zip(columns, texts)]
-            rows[row_label(part, row)] = " / ".join(texts)
+            label = row_label(part, row)
+            rows[label] = (label, " / ".join(texts))
     return rows
 
 
@@ -34,22 +36,27 @@ def answer_text(item):
 
 
 def checklist_rows(snapshot):
+    """{key: (label, text)}: an item is matched by its section and number, and
+    named by its number and its text, so that a reader knows which item it is."""
     rows = {}
     for section in snapshot["checklist"]["sections"]:
         for item in section["items"]:
             key = f"{section['title']} {item['number']}."
-            rows[key] = answer_text(item)
-            rows[f"{key} チェック項目"] = "\n".join([item["text"], *item["sub_items"]])
+            rows[key] = (f"{key} {item['text']}", answer_text(item))
+            rows[f"{key} チェック項目"] = (f"{key} チェック項目", "\n".join([item["text"], *item["sub_items"]]))
     return rows
 
 
 def compare(old_rows, new_rows):
-    changes = [
-        Change(label, old_rows.get(label), text)
-        for label, text in new_rows.items()
-        if old_rows.get(label) != text
-    ]
-    changes.extend(Change(label, text, None) for label, text in old_rows.items() if label not in new_rows)
+    """The rows whose text differs, named as the newer version names them (the
+    older one for a row no longer there)."""
+    changes = []
+    for key, (label, text) in new_rows.items():
+        old = old_rows.get(key)
+        old_text = old[1] if old else None
+        if old_text != text:
+            changes.append(Change(label, old_text, text))
+    changes.extend(Change(label, text, None) for key, (label, text) in old_rows.items() if key not in new_rows)
     return changes
 
 

@@ -1,4 +1,5 @@
 from django.urls import path, register_converter
+from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_safe
 
 from . import views
@@ -38,7 +39,7 @@ urlpatterns = [
     path("<org:slug>/", views.version_page, name="current"),
     path("<org:slug>/current.json", views.snapshot_json, name="current_json"),
     path("<org:slug>/pdf/", views.pdf, name="current_pdf"),
-    path("<org:slug>/feed/", require_safe(views.VersionFeed()), name="feed"),
+    path("<org:slug>/feed/", gzip_page(require_safe(views.VersionFeed())), name="feed"),
     path("<org:slug>/versions/", views.version_list, name="versions"),
     path("<org:slug>/versions/<version:number>/", views.version_page, name="version"),
     path("<org:slug>/versions/<version:number>.json", views.snapshot_json, name="version_json"),

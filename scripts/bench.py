@@ -13,8 +13,9 @@ One run, from a fresh SQLite database under var/bench/:
    again warm.
 3. The portal under gunicorn on 127.0.0.1 (a free port), driven by ``wrk`` for a bounded
    time per URL: ``/qolead/``, ``/qolead/pdf/``, ``/qolead/current.json`` and a static file
-   served by the same server (the ceiling). gunicorn is always stopped, also on errors and
-   Ctrl-C.
+   served by the same server (the ceiling). Before the load, the bytes a first visit to
+   ``/qolead/`` transfers (the page and all it loads, compressed as a browser accepts).
+   gunicorn is always stopped, also on errors and Ctrl-C.
 
 It prints requests/s and p50/p99 latency per URL with its ratio to the static file, the PDF
 figures and the queries per page, each with its target. Missed targets are printed as
@@ -27,9 +28,12 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import gzip
+import html.parser
 import json
 import os
 import platform
+import re
 import resource
 import secrets
 import shutil
@@ -41,6 +45,7 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -59,6 +64,9 @@ STATIC_NAME = "css/portal.css"
 RATIO_TARGET = 0.50  # the current page and the PDF download, of the static file's requests/s
 RENDER_TARGET_S = 2.0  # PDF render (warm median)
 SIZE_TARGET_BYTES = 500_000  # PDF size: 500 KB, 1 KB = 1000 bytes
+FIRST_VISIT_TARGET_BYTES = 60_000  # issue #11: a first visit to the current page, all it loads
+# What a browser accepts (Chromium sends br over HTTPS only; WhiteNoise has .br and .gz).
+BROWSER_ACCEPT_ENCODING = "gzip, deflate, br"
 
 LOAD_URLS = [  # (label, path, expected content type, has a ratio target)
     ("current page", f"/{SLUG}/", "text/html", True),
@@ -365,6 +373,63 @@ def fetch(url: str, timeout: float = 10.0) -> tuple[int, str, bytes]:
         return error.code, error.headers.get("Content-Type", ""), error.read()
 
 
+class _Resources(html.parser.HTMLParser):
+    """The URLs a page makes a browser load at once: style sheets, scripts, images, icons."""
+
+    def __init__(self):
+        super().__init__()
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        rel = (attrs.get("rel") or "").lower().split()
+        if tag == "link" and attrs.get("href") and ({"stylesheet", "icon", "preload"} & set(rel)):
+            self.urls.append(attrs["href"])
+        elif tag in ("script", "img") and attrs.get("src"):
+            self.urls.append(attrs["src"])
+
+
+def first_visit(base: str, path: str) -> dict[str, int]:
+    """What a browser with an empty cache transfers to show `path`: every response
+    (status line, headers and body as sent, compressed where the server compresses)
+    of the page, what it links to and what its style sheets import or use."""
+    sizes: dict[str, int] = {}
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+    def get(url: str) -> tuple[bytes, str]:
+        request = urllib.request.Request(
+            url, headers={"User-Agent": "bench.py", "Accept-Encoding": BROWSER_ACCEPT_ENCODING}
+        )
+        with opener.open(request, timeout=10) as response:
+            body = response.read()
+            head = f"HTTP/1.1 {response.status} {response.reason}\r\n" + "".join(
+                f"{name}: {value}\r\n" for name, value in response.headers.items()
+            ) + "\r\n"
+            sizes[urllib.parse.urlsplit(url).path] = len(head.encode("latin-1", "replace")) + len(body)
+            encoding = response.headers.get("Content-Encoding", "")
+        if encoding == "gzip":
+            body = gzip.decompress(body)
+        elif encoding:  # br: only its size matters; the text is fetched again plainly
+            with opener.open(urllib.request.Request(url, headers={"User-Agent": "bench.py"}), timeout=10) as plain:
+                body = plain.read()
+        return body, response.headers.get("Content-Type", "")
+
+    queue = [urllib.parse.urljoin(base, path)]
+    while queue:
+        url = queue.pop(0)
+        if urllib.parse.urlsplit(url).path in sizes:
+            continue
+        body, content_type = get(url)
+        if content_type.startswith("text/html"):
+            parser = _Resources()
+            parser.feed(body.decode("utf-8", "replace"))
+            queue.extend(urllib.parse.urljoin(url, found) for found in parser.urls)
+        elif content_type.startswith("text/css"):
+            for found in re.findall(r"""url\(\s*['"]?([^'")]+)""", body.decode("utf-8", "replace")):
+                queue.append(urllib.parse.urljoin(url, found))
+    return sizes
+
+
 class Gunicorn:
     """gunicorn started in its own session, stopped by its pid in `stop()`."""
 
@@ -510,6 +575,10 @@ def load(env, static_path, args) -> tuple[list[dict], dict]:
             if content_type == "application/pdf" and not body.startswith(b"%PDF-"):
                 raise BenchError(f"GET {path} is not a PDF")
             rows.append({"label": label, "path": path, "body_bytes": len(body), "has_target": has_target})
+        visit = first_visit(base, f"/{SLUG}/")
+        say(f"  first visit to /{SLUG}/: {sum(visit.values()):,} bytes ("
+            + ", ".join(f"{path} {size:,}" for path, size in visit.items()) + ")")
+        server_info_visit = visit
         options = {"connections": args.connections, "threads": args.wrk_threads, "lua": lua.name}
         if args.warmup > 0:  # fills each worker's cache, opens its database connection
             for row in rows:
@@ -537,6 +606,7 @@ def load(env, static_path, args) -> tuple[list[dict], dict]:
         server_info = {
             "workers": args.workers, "threads": args.threads, "worker_class": args.worker_class,
             "others_cores": max(0.0, others_cpu / measured_s),
+            "first_visit": server_info_visit,
         }
         # The ceiling first while measuring, last in the table.
         return rows[1:] + rows[:1], server_info
@@ -657,6 +727,18 @@ def report(rows, server_info, in_proc, started_at, args, loads) -> list[str]:
     say(f"| size | {pdf['size_bytes']:,} B = {pdf['size_bytes'] / 1000:.0f} KB, {pdf['pages'] or '?'} pages "
         f"| < {SIZE_TARGET_BYTES / 1000:.0f} KB: {yes_no(size_met)} |")
     say(f"| size of the published PDF (served) | {pdf['stored_size_bytes']:,} B | |")
+    say()
+    visit = server_info["first_visit"]
+    visit_total = sum(visit.values())
+    visit_met = visit_total <= FIRST_VISIT_TARGET_BYTES
+    if not visit_met:
+        missed.append(f"first visit {visit_total / 1000:.0f} KB")
+    say(f"| first visit to `/{SLUG}/` (empty cache, Accept-Encoding: {BROWSER_ACCEPT_ENCODING}) | bytes | target |")
+    say("|---|---:|---|")
+    for path, size in visit.items():
+        say(f"| `{path}` (headers + body as sent) | {size:,} B | |")
+    say(f"| first visit bytes, in all | {visit_total:,} B = {visit_total / 1000:.1f} KB "
+        f"| ≤ {FIRST_VISIT_TARGET_BYTES / 1000:.0f} KB: {yes_no(visit_met)} |")
     say()
     say("| page (django.test.Client, in process) | queries, cache cleared | queries, warm | ms cleared | ms warm |")
     say("|---|---:|---:|---:|---:|")

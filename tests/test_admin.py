@@ -125,7 +125,7 @@ def test_invalid_sheet_shows_every_error_and_keeps_what_was_typed(staff_client, 
     assert 'value="平日 10:00-18:00"' in page
     assert 'value="１２３"' in page
     sheet.refresh_from_db()
-    assert sheet.name == "株式会社QOL e a d"
+    assert sheet.name == "株式会社QOLead"
 
 
 def test_non_numeric_count_gets_a_japanese_message(staff_client, sheet):

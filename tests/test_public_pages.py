@@ -253,7 +253,7 @@ def test_index_lists_every_published_organization(client, example_org):
     rows = read(client.get("/")).rows
     assert rows[1:] == [
         ["健診代行株式会社", "健診・保健指導機関サイド（健診機関グループ）", "2026年11月29日", "第1版"],
-        ["株式会社QOL e a d", "医療保険者サイド", "2022年4月1日", "第1版"],
+        ["株式会社QOLead", "医療保険者サイド", "2022年4月1日", "第1版"],
     ]
 
 
@@ -263,7 +263,7 @@ def test_index_shows_the_later_of_the_two_last_updated_dates(client, sheet):
         publish_change(other.sheet, "初版")
         publish_change(sheet, "稼働時間を更新", hours_system="24時間")  # the checklist keeps 2022年4月1日
     rows = read(client.get("/")).rows
-    assert ["株式会社QOL e a d", "医療保険者サイド", "2026年11月29日", "第2版"] in rows
+    assert ["株式会社QOLead", "医療保険者サイド", "2026年11月29日", "第2版"] in rows
 
 
 def test_organization_without_a_publication_is_not_listed(client, example_org):
@@ -278,7 +278,7 @@ def test_organization_without_a_publication_is_not_in_a_longer_list(client, exam
     publish_change(second.sheet, "初版")
     new_organization("mikoukai", "未公開株式会社")
     text = read(client.get("/")).text
-    assert "健診代行株式会社" in text and "株式会社QOL e a d" in text
+    assert "健診代行株式会社" in text and "株式会社QOLead" in text
     assert "未公開株式会社" not in text
     assert client.get("/mikoukai/").status_code == 404
 
@@ -331,7 +331,7 @@ def test_diff_lists_exactly_the_changed_rows_with_old_and_new_values(client, two
             "□最低限のガイドラインを遵守済 ■最低限のガイドラインを遵守する予定 □最低限のガイドラインを遵守していない",
         ],
         ["運営に関する情報 › サービス提供時間 › システム", "24時間 365日稼働", "24時間 365日稼働（保守時を除く）"],
-        ["組織的安全管理対策 1.", "■実施済", "■実施予定(2027年3月)"],
+        [f"組織的安全管理対策 1. {FIXTURE_ITEMS[0]['text']}", "■実施済", "■実施予定(2027年3月)"],
     ]
 
 
@@ -389,7 +389,7 @@ def test_feed_lists_versions_newest_first_with_change_notes(client, sheet):
     assert response.status_code == 200
     assert response["Content-Type"] == "application/atom+xml; charset=utf-8"
     entries = ET.fromstring(response.content).findall(f"{ATOM}entry")
-    assert [e.findtext(f"{ATOM}title") for e in entries] == ["第2版を公開しました", "第1版を公開しました"]
+    assert [e.findtext(f"{ATOM}title") for e in entries] == ["株式会社QOLead 第2版を公開しました", "株式会社QOLead 第1版を公開しました"]
     assert [e.findtext(f"{ATOM}summary") for e in entries] == [
         "稼働時間を更新しました。",
         "2022年4月1日に公開した内容を登録しました（初版）。",
@@ -620,7 +620,7 @@ def test_hostile_text_is_escaped_on_the_page(client, hostile_version):
 def test_hostile_text_is_escaped_on_the_diff(client, hostile_version):
     html = client.get("/qolead/versions/2/diff/").content.decode()
     assert "<script>" not in html
-    assert ["基本情報 › 機関名", "株式会社QOL e a d", HOSTILE] in PageReader(html).rows
+    assert ["基本情報 › 機関名", "株式会社QOLead", HOSTILE] in PageReader(html).rows
 
 
 def test_hostile_text_is_escaped_on_the_versions_list(client, hostile_version):

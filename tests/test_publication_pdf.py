@@ -69,7 +69,7 @@ def test_every_page_carries_organization_version_date_and_page_numbers(reader, p
     total = len(reader.pages)
     for number, text in enumerate(page_texts(reader), start=1):
         flat = squeeze(text)
-        assert squeeze("株式会社QOL e a d") in flat
+        assert squeeze("株式会社QOLead") in flat
         assert "第1版" in flat
         assert f"公開日{date}" in flat
         assert f"{number}/{total}ページ" in flat
@@ -119,8 +119,8 @@ def test_pdffonts_reports_every_font_embedded_and_subset(pdf_bytes, tmp_path):
 
 def test_metadata_and_pdf_a_marker(reader, published):
     meta = reader.metadata
-    assert meta.title == "事業運営上開示すべき重要事項の概要[代行機関] 株式会社QOL e a d 第1版"
-    assert meta.author == "株式会社QOL e a d"
+    assert meta.title == "事業運営上開示すべき重要事項の概要[代行機関] 株式会社QOLead 第1版"
+    assert meta.author == "株式会社QOLead"
     assert "最低限のガイドライン遵守チェックリスト" in meta.subject
     assert meta.creation_date.timestamp() == int(published.published_at.timestamp())
     xmp = reader.trailer["/Root"]["/Metadata"].get_object().get_data().decode()

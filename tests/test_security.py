@@ -61,7 +61,7 @@ def test_member_lists_show_only_their_organizations(editor, other_org):
     client = logged_in(editor)
     for name in ("disclosures_disclosuresheet", "checklist_checklist", "disclosures_organization"):
         page = client.get(reverse(f"admin:{name}_changelist")).content.decode()
-        assert "株式会社QOL e a d" in page, name
+        assert "株式会社QOLead" in page, name
         assert "他機関株式会社" not in page, name
 
 
@@ -202,14 +202,14 @@ def test_membership_and_organization_changes_are_recorded(staff_client, example_
         reverse("admin:disclosures_organization_change", args=[example_org.pk]),
         {
             "slug": "qolead",
-            "name": "株式会社QOLead",
+            "name": "株式会社QOLead ホールディングス",
             "memberships-TOTAL_FORMS": 1,
             "memberships-INITIAL_FORMS": 0,
             "memberships-0-user": user.pk,
             "memberships-0-role": "publisher",
         },
     )
-    assert example_org.history.latest("history_date").name == "株式会社QOLead"
+    assert example_org.history.latest("history_date").name == "株式会社QOLead ホールディングス"
     membership = Membership.objects.get(user=user)
     assert membership.history.get().history_type == "+"
 

@@ -30,7 +30,11 @@ PUBLIC_PAGES = {
     "diff": "/qolead/versions/2/diff/",
     "not-found": "/no-such-organisation/",
 }
-WIDTHS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
+WIDTHS = {
+    "desktop": {"width": 1280, "height": 900},
+    "phone": {"width": 390, "height": 844},
+    "small phone": {"width": 320, "height": 640},  # the stacked checklist and lists
+}
 BLOCKING = {"serious", "critical"}
 
 
