@@ -18,9 +18,11 @@ import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 
 import pytest
-from django.test import Client
+from django.contrib import admin
+from django.test import Client, RequestFactory
 from django.urls import reverse
 from pypdf import PdfReader
+from simple_history.admin import SimpleHistoryAdmin
 
 from checklist.models import Answer, Checklist, ChecklistTemplate
 from disclosures.models import DisclosureSheet, Organization, Publication
@@ -939,6 +941,120 @@ def test_publication_list_survives_impossible_date_hierarchy_values(staff, sheet
     assert_no_500(response)
     # 400: the list has no date filter, so these lookups are not allowed at all.
     assert response.status_code in (200, 302, 400)
+
+
+# === every registered admin: hostile lookups and history ids ====================
+#
+# Django's own admins (users, groups), the third-party ones (axes, django-otp) and
+# ours: every filter of every list, the date hierarchy and lookups on the primary
+# key, given out-of-range and malformed values; every history URL given malformed
+# ids. None may be a 500 on SQLite or PostgreSQL.
+
+REGISTERED_ADMINS = {model._meta.label: model_admin for model, model_admin in admin.site._registry.items()}
+OUT_OF_RANGE = [str(10**20), str(-(10**20)), f"1,{10**20}"]
+MALFORMED = ["abc", "1.5", "", "1,abc", "-", "9999", "a\x00b", SCRIPT]
+HOSTILE_HISTORY_IDS = ["abc", "1.5", "-1", "0", str(10**20), "1 OR 1=1", "%00"]
+
+
+def changelist_url(model_admin):
+    opts = model_admin.model._meta
+    return reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+
+
+def lookup_parameters(model_admin, user):
+    """The query-string parameters the admin's list reads: its filters' own (and
+    each __exact also as __in, as a hand-made URL would write it), the date
+    hierarchy's, and lookups on the primary key."""
+    request = RequestFactory().get(changelist_url(model_admin))
+    request.user = user
+    changelist = model_admin.get_changelist_instance(request)
+    parameters = {name for spec in changelist.filter_specs for name in spec.expected_parameters()}
+    parameters |= {name.removesuffix("__exact") + "__in" for name in parameters if name.endswith("__exact")}
+    # A relation compared directly: ?groups__in=…, ?template=…
+    parameters |= {name.split("__")[0] + suffix for name in parameters if "__id__" in name for suffix in ("", "__in", "__gt")}
+    if model_admin.date_hierarchy:
+        parameters |= {f"{model_admin.date_hierarchy}__{part}" for part in ("year", "month", "day")}
+    pk = model_admin.model._meta.pk.name
+    parameters |= {f"{pk}__exact", f"{pk}__in", f"{pk}__gt", f"{pk}__lt", f"pk__in"}
+    return sorted(parameters)
+
+
+def hostile_lookup_failures(client, url, parameter, value, **more):
+    """What went wrong with ?parameter=value: a 500, or an out-of-range id that matched rows."""
+    response = client.get(url, {parameter: value, **more})
+    if response.status_code == 302 and response["Location"].endswith("?e=1"):
+        # The admin's own answer to a lookup it cannot apply: back to the list.
+        refused = client.get(response["Location"])
+        return [] if refused.status_code == 200 else [(parameter, value, f"?e=1: {refused.status_code}")]
+    if response.status_code not in (200, 400):
+        return [(parameter, value, response.status_code)]
+    exact_or_in = parameter.endswith(("__exact", "__in", "__year"))
+    if value in OUT_OF_RANGE and exact_or_in and response.status_code == 200 and response.context:
+        changelist = response.context.get("cl")
+        if changelist is not None and changelist.result_count:
+            return [(parameter, value, f"{changelist.result_count} rows")]
+    return []
+
+
+@pytest.mark.parametrize("label", sorted(REGISTERED_ADMINS))
+def test_every_admin_list_survives_out_of_range_and_malformed_lookups(staff, superuser, other_org, label):
+    model_admin = REGISTERED_ADMINS[label]
+    url = changelist_url(model_admin)
+    failures = [
+        failure
+        for parameter in lookup_parameters(model_admin, superuser)
+        for value in [*OUT_OF_RANGE, *MALFORMED]
+        for failure in hostile_lookup_failures(staff, url, parameter, value)
+    ]
+    # With the facet counts on, each filter counts its choices under the same lookups.
+    failures += [
+        failure
+        for parameter in lookup_parameters(model_admin, superuser)
+        for value in OUT_OF_RANGE[:1]
+        for failure in hostile_lookup_failures(staff, url, parameter, value, _facets="True")
+    ]
+    assert not failures, failures
+
+
+@pytest.mark.parametrize("object_id", HOSTILE_HISTORY_IDS)
+@pytest.mark.parametrize("label", sorted(REGISTERED_ADMINS))
+def test_every_admin_history_page_with_a_malformed_id_is_not_found(staff, sheet, label, object_id):
+    opts = REGISTERED_ADMINS[label].model._meta
+    response = staff.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_history", args=[object_id]))
+    assert_no_500(response)
+    # 302: Django's own "no such object" redirect to the admin index.
+    assert response.status_code in (302, 404)
+
+
+HISTORY_ADMINS = sorted(label for label, model_admin in REGISTERED_ADMINS.items() if isinstance(model_admin, SimpleHistoryAdmin))
+
+
+def test_history_admins_are_the_audited_models():
+    assert HISTORY_ADMINS == ["disclosures.DisclosureSheet", "disclosures.Organization"]
+
+
+@pytest.mark.parametrize("version_id", HOSTILE_HISTORY_IDS)
+@pytest.mark.parametrize("label", HISTORY_ADMINS)
+def test_history_versions_with_a_malformed_id_are_not_found(staff, sheet, label, version_id):
+    model = REGISTERED_ADMINS[label].model
+    obj = model.objects.first()
+    opts = model._meta
+    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_simple_history", args=[obj.pk, version_id])
+    response = staff.get(url)
+    assert_no_500(response)
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("label", HISTORY_ADMINS)
+def test_history_version_of_a_malformed_object_id_is_not_found(staff, sheet, label):
+    model = REGISTERED_ADMINS[label].model
+    record = model.history.first()
+    opts = model._meta
+    for object_id in HOSTILE_HISTORY_IDS:
+        url = reverse(f"admin:{opts.app_label}_{opts.model_name}_simple_history", args=[object_id, record.history_id])
+        response = staff.get(url)
+        assert_no_500(response)
+        assert response.status_code == 404, object_id
 
 
 # === public URLs ================================================================
