@@ -4,6 +4,8 @@ import datetime
 import os
 import subprocess
 import sys
+from html.parser import HTMLParser
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pytest
 from axes.models import AccessAttempt
@@ -16,9 +18,11 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from disclosures.models import Membership, Organization, Publication
+from disclosures.publishing import publish
 
 from .conftest import ROOT
 from .test_admin import checklist_post_data, checklist_url, sheet_post_data, sheet_url
+from .test_publishing import new_organization
 
 pytestmark = pytest.mark.django_db
 
@@ -165,6 +169,72 @@ def test_staff_without_membership_sees_nothing(django_user_model, sheet):
     client = logged_in(clerk)
     assert client.get(sheet_url(sheet)).status_code in (403, 404)
     assert "重要事項の概要" not in client.get(reverse("admin:index")).content.decode()
+
+
+class LinkCollector(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.links = []
+
+    def handle_starttag(self, tag, attrs):
+        href = dict(attrs).get("href")
+        if tag == "a" and href:
+            self.links.append(href)
+
+
+def admin_links(page_url, body):
+    """The admin pages a page links to, as paths with their query strings."""
+    collector = LinkCollector()
+    collector.feed(body)
+    prefix = reverse("admin:index")
+    for href in collector.links:
+        url = urljoin(page_url, href)
+        parts = urlsplit(url)
+        if not parts.path.startswith(prefix) or parts.netloc not in ("", "testserver"):
+            continue
+        query = parse_qs(parts.query)
+        # Column sorting multiplies the pages without showing anything new; logging
+        # out would end the crawl.
+        if "o" in query or parts.path == reverse("admin:logout"):
+            continue
+        yield parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def test_an_editor_finds_no_other_organization_in_any_admin_page_they_can_open(editor, example_org):
+    published = new_organization("tasha-kokai", "他社公開株式会社")
+    publish(published.sheet, change_note="初版")
+    Organization.create_with_drafts(slug="tasha-mikokai", name="他社未公開株式会社")
+    leaks = ("他社公開", "他社未公開", "tasha-kokai", "tasha-mikokai")
+    client = logged_in(editor)
+    to_visit, seen, opened = [reverse("admin:index")], set(), []
+    while to_visit and len(seen) < 400:
+        url = to_visit.pop()
+        if url in seen:
+            continue
+        seen.add(url)
+        response = client.get(url)
+        assert response.status_code in (200, 302, 403, 404), url
+        if response.status_code != 200 or not response["Content-Type"].startswith("text/html"):
+            continue
+        body = response.content.decode()
+        opened.append(url)
+        assert not [leak for leak in leaks if leak in body], url
+        to_visit.extend(link for link in admin_links(url, body) if link not in seen)
+    assert len(seen) < 400, "the crawl did not end"
+    # What an editor can open: their organisation, its draft and checklist, its
+    # versions, each list's filters and each history.
+    paths = {urlsplit(url).path for url in opened}
+    sheet = example_org.sheet
+    for expected in (
+        reverse("admin:disclosures_publication_changelist"),
+        reverse("admin:disclosures_disclosuresheet_change", args=[sheet.pk]),
+        reverse("admin:disclosures_disclosuresheet_history", args=[sheet.pk]),
+        reverse("admin:disclosures_organization_history", args=[example_org.pk]),
+        reverse("admin:checklist_checklist_change", args=[sheet.checklist_id]),
+        reverse("admin:disclosures_publication_change", args=[example_org.publications.get().pk]),
+    ):
+        assert expected in paths
+    assert any("?" in url for url in opened), "no filter link was followed"
 
 
 # --- audit trail ---------------------------------------------------------
