@@ -1,6 +1,7 @@
 """Roles per organisation, the audit trail, authentication and HTTP hardening."""
 
 import datetime
+import json
 import os
 import subprocess
 import sys
@@ -311,10 +312,11 @@ def test_weak_passwords_are_refused(password):
         validate_password(password)
 
 
-def admin_login(client, username, password, token=""):
+def admin_login(client, username, password, token="", **headers):
     return client.post(
         reverse("admin:login"),
         {"username": username, "password": password, "otp_token": token, "next": reverse("admin:index")},
+        **headers,
     )
 
 
@@ -326,6 +328,61 @@ def test_repeated_failed_logins_lock_the_account_with_a_clear_message(editor):
     assert response.status_code == 429
     assert "ログインを一時停止しています" in response.content.decode()
     assert "_auth_user_id" not in client.session
+
+
+PROXY = "10.0.0.1"  # the TLS proxy: the address every request comes from behind it
+CLIENT_A, CLIENT_B = "203.0.113.10", "198.51.100.20"
+
+
+@pytest.fixture
+def behind_tls_proxy(settings):
+    """This test runs with the client-address settings that DJANGO_BEHIND_TLS_PROXY=true
+    gives (read from a fresh process with the production environment)."""
+    names = [
+        "AXES_IPWARE_META_PRECEDENCE_ORDER",
+        "AXES_IPWARE_PROXY_COUNT",
+        "AXES_IPWARE_PROXY_ORDER",
+        "AXES_IPWARE_PROXY_TRUSTED_IPS",
+        "IPWARE_STRICT",
+    ]
+    code = f"import json; from django.conf import settings as s; print(json.dumps({{n: getattr(s, n, None) for n in {names!r}}}))"
+    result = run_manage(production_env(DJANGO_BEHIND_TLS_PROXY="true"), "shell", "--no-imports", "-c", code)
+    assert result.returncode == 0, result.stderr
+    for name, value in json.loads(result.stdout.strip().splitlines()[-1]).items():
+        setattr(settings, name, value)
+
+
+def via_proxy(forwarded_for):
+    """What the proxy sends on: its own address, and X-Forwarded-For ending with the client's."""
+    return {"REMOTE_ADDR": PROXY, "HTTP_X_FORWARDED_FOR": forwarded_for}
+
+
+def test_two_clients_behind_one_proxy_are_throttled_apart(editor, behind_tls_proxy):
+    for _ in range(5):
+        admin_login(Client(), "editor", "wrong-password", **via_proxy(CLIENT_A))
+    assert admin_login(Client(), "editor", PASSWORD, **via_proxy(CLIENT_A)).status_code == 429
+    # The owner, at another address behind the same proxy, still logs in.
+    assert admin_login(Client(), "editor", PASSWORD, **via_proxy(CLIENT_B)).status_code == 302
+    assert list(AccessAttempt.objects.values_list("ip_address", flat=True)) == [CLIENT_A]
+
+
+def test_behind_a_proxy_a_client_cannot_lock_out_another_address_by_forging_the_header(editor, behind_tls_proxy):
+    # The attacker writes the owner's address; the proxy appends the attacker's own.
+    for _ in range(5):
+        admin_login(Client(), "editor", "wrong-password", **via_proxy(f"{CLIENT_B}, {CLIENT_A}"))
+    assert admin_login(Client(), "editor", PASSWORD, **via_proxy(CLIENT_B)).status_code == 302
+    assert admin_login(Client(), "editor", PASSWORD, **via_proxy(f"{CLIENT_B}, {CLIENT_A}")).status_code == 429
+
+
+def test_a_forged_forwarded_for_is_ignored_when_not_behind_a_proxy(editor):
+    # Directly exposed, each attempt claims another address: all count for the connection's.
+    for n in range(5):
+        admin_login(
+            Client(), "editor", "wrong-password", REMOTE_ADDR=CLIENT_A, HTTP_X_FORWARDED_FOR=f"192.0.2.{n + 1}"
+        )
+    response = admin_login(Client(), "editor", PASSWORD, REMOTE_ADDR=CLIENT_A, HTTP_X_FORWARDED_FOR=CLIENT_B)
+    assert response.status_code == 429
+    assert list(AccessAttempt.objects.values_list("ip_address", flat=True)) == [CLIENT_A]
 
 
 def test_deleting_the_access_attempt_unlocks(editor):
