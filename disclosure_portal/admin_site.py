@@ -2,8 +2,11 @@
 and no 500 from a hand-made admin URL, for every registered admin.
 
 A staff member who registered a TOTP device must give its code to log in;
-one who has none logs in with the password alone. Whether publishing needs a
-verified login is disclosures.publishing's decision (PUBLISHERS_REQUIRE_OTP).
+one who has none logs in with the password alone. A wrong or missing code
+gets the same answer as a wrong password (the page must not confirm that a
+password is right) and counts as a failed login for django-axes. Whether
+publishing needs a verified login is disclosures.publishing's decision
+(PUBLISHERS_REQUIRE_OTP).
 """
 
 from django import forms
@@ -11,6 +14,7 @@ from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
+from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import EmptyResultSet, SuspiciousOperation, ValidationError
 from django.http import Http404
 from django_otp import devices_for_user
@@ -29,13 +33,11 @@ class PortalAuthenticationForm(OTPAuthenticationFormMixin, AdminAuthenticationFo
     )
     otp_challenge = forms.CharField(required=False, widget=forms.HiddenInput)
 
-    otp_error_messages = {
-        **OTPAuthenticationFormMixin.otp_error_messages,
-        "token_required": "二段階認証の確認コードを入力してください。",
-        "invalid_token": "確認コードが正しくありません。もう一度入力してください。",
-        "n_failed_attempts": "確認コードの誤りが続いたため、しばらく入力できません。時間をおいて再度お試しください。",
-        "verification_not_allowed": "確認コードを検証できません。時間をおいて再度お試しください。",
-        "device_required": "二段階認証の端末が登録されていません。管理者にお問い合わせください。",
+    error_messages = {
+        **AdminAuthenticationForm.error_messages,
+        # One message for every failure: wrong password, not staff, wrong or missing code.
+        "invalid_login": "ユーザー名、パスワード、確認コード（二段階認証を設定している場合）を正しく入力してください。"
+        "大文字と小文字は区別されます。",
     }
 
     def _chosen_device(self, user):
@@ -44,11 +46,26 @@ class PortalAuthenticationForm(OTPAuthenticationFormMixin, AdminAuthenticationFo
             iter(TOTPDevice.objects.devices_for_user(user, confirmed=True)), None
         )
 
+    def _update_form(self, user):
+        # django-otp would list the user's devices and send the password back in
+        # the page: both would tell a wrong code from a wrong password.
+        pass
+
     def clean(self):
         cleaned_data = super().clean()
         user = self.get_user()
         if user is not None and any(devices_for_user(user, confirmed=True)):
-            self.clean_otp(user)
+            try:
+                self.clean_otp(user)
+            except ValidationError:
+                # What authenticate() does for a wrong password: django-axes counts it.
+                user_login_failed.send(
+                    sender=type(self),
+                    credentials={"username": self.cleaned_data.get("username")},
+                    request=self.request,
+                )
+                self.user_cache = None
+                raise self.get_invalid_login_error() from None
         return cleaned_data
 
 

@@ -3,6 +3,7 @@
 import datetime
 import json
 import os
+import re
 import subprocess
 import sys
 from html.parser import HTMLParser
@@ -415,18 +416,52 @@ def current_token(device):
     return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
 
 
+INVALID_LOGIN = "ユーザー名、パスワード、確認コード（二段階認証を設定している場合）を正しく入力してください。"
+
+
+def wrong_token(device):
+    return f"{(int(current_token(device)) + 1) % 1000000:06d}"
+
+
 def test_staff_with_a_totp_device_needs_its_code(editor, totp_device):
     response = admin_login(Client(), "editor", PASSWORD)
     assert response.status_code == 200
-    assert "二段階認証の確認コードを入力してください。" in response.content.decode()
+    assert INVALID_LOGIN in response.content.decode()
+    assert "_auth_user_id" not in response.client.session
     assert admin_login(Client(), "editor", PASSWORD, current_token(totp_device)).status_code == 302
 
 
 def test_wrong_totp_code_is_refused(editor, totp_device):
-    wrong = f"{(int(current_token(totp_device)) + 1) % 1000000:06d}"
-    response = admin_login(Client(), "editor", PASSWORD, wrong)
+    response = admin_login(Client(), "editor", PASSWORD, wrong_token(totp_device))
     assert response.status_code == 200
-    assert "確認コードが正しくありません。" in response.content.decode()
+    assert INVALID_LOGIN in response.content.decode()
+    assert "_auth_user_id" not in response.client.session
+
+
+def login_page_as_seen(response):
+    """The page the person sees, without its per-response CSRF token."""
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", response.content.decode())
+
+
+def test_a_wrong_password_and_a_wrong_or_missing_code_look_the_same(editor, totp_device):
+    code = wrong_token(totp_device)
+    wrong_password = admin_login(Client(), "editor", "wrong-password", code)
+    wrong_code = admin_login(Client(), "editor", PASSWORD, code)
+    assert wrong_password.status_code == wrong_code.status_code == 200
+    assert login_page_as_seen(wrong_code) == login_page_as_seen(wrong_password)
+    assert INVALID_LOGIN in login_page_as_seen(wrong_code)
+    assert PASSWORD not in login_page_as_seen(wrong_code)
+    without_code = admin_login(Client(), "editor", PASSWORD)
+    wrong_password_without_code = admin_login(Client(), "editor", "wrong-password")
+    assert login_page_as_seen(without_code) == login_page_as_seen(wrong_password_without_code)
+
+
+def test_wrong_or_missing_codes_count_towards_the_lockout(editor, totp_device):
+    for n in range(5):
+        admin_login(Client(), "editor", PASSWORD, wrong_token(totp_device) if n % 2 else "")
+    response = admin_login(Client(), "editor", PASSWORD, current_token(totp_device))
+    assert response.status_code == 429
+    assert "ログインを一時停止しています" in response.content.decode()
 
 
 def test_staff_without_a_device_log_in_with_the_password(editor):
