@@ -386,6 +386,18 @@ def test_a_forged_forwarded_for_is_ignored_when_not_behind_a_proxy(editor):
     assert list(AccessAttempt.objects.values_list("ip_address", flat=True)) == [CLIENT_A]
 
 
+def test_the_lockout_page_has_the_portals_japanese_titles(editor):
+    from django.contrib import admin
+
+    for _ in range(5):
+        admin_login(Client(), "editor", "wrong-password")
+    page = admin_login(Client(), "editor", PASSWORD).content.decode()
+    title = re.search(r"<title>(.*?)</title>", page, re.S).group(1)
+    assert title == f"ログインを一時停止しています | {admin.site.site_title}"
+    assert f">{admin.site.site_header}</a>" in page
+    assert "Django" not in page
+
+
 def test_deleting_the_access_attempt_unlocks(editor):
     client = Client()
     for _ in range(5):
@@ -486,12 +498,57 @@ def test_publishers_must_use_totp_when_the_setting_says_so(publisher, sheet, set
 # --- HTTP ----------------------------------------------------------------
 
 
+@pytest.mark.parametrize("next_url", ["https://evil.example/", "//evil.example/", "javascript:alert(1)", ""])
+def test_a_refused_or_missing_next_lands_on_the_admin_index(editor, next_url):
+    response = Client().post(
+        reverse("admin:login"), {"username": "editor", "password": PASSWORD, "otp_token": "", "next": next_url}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:index")
+
+
+
+
 def test_public_pages_send_a_csp_without_unsafe_inline(client, example_org):
     for url in ("/qolead/", "/qolead/versions/", "/qolead/versions/1/diff/"):
         policy = client.get(url)["Content-Security-Policy"]
         assert "default-src 'self'" in policy
         assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
         assert "frame-ancestors 'none'" in policy
+
+
+PUBLIC_URLS = [
+    "/",
+    "/qolead/",
+    "/qolead/versions/",
+    "/qolead/versions/1/",
+    "/qolead/pdf/",
+    "/qolead/versions/1/pdf/",
+    "/qolead/current.json",
+    "/qolead/versions/1.json",
+    "/qolead/feed/",
+    "/no-such-agency/",
+]
+
+
+def test_public_responses_to_a_logged_in_staff_member_carry_no_cookie(editor, example_org):
+    client = Client()
+    assert admin_login(client, "editor", PASSWORD).status_code == 302
+    for url in PUBLIC_URLS:
+        response = client.get(url)
+        assert response.status_code in (200, 302, 404), url
+        assert not response.cookies, (url, response.cookies.output())
+    # The admin still refreshes the session (30 idle minutes from the last admin request).
+    assert "sessionid" in client.get(reverse("admin:index")).cookies
+
+
+def test_a_stale_session_cookie_is_not_deleted_by_a_public_response(example_org):
+    client = Client()
+    client.cookies["sessionid"] = "no-such-session"
+    response = client.get("/qolead/")
+    assert response.status_code == 200
+    assert "public" in response["Cache-Control"]
+    assert not response.cookies
 
 
 def test_security_headers(client, example_org, settings):
