@@ -9,6 +9,8 @@ from django.db import models
 from simple_history.models import HistoricalRecords
 from simple_history.utils import bulk_create_with_history
 
+from disclosure_portal.printable import validate_printable
+
 
 class TemplateManager(models.Manager):
     def get_by_natural_key(self, code):
@@ -43,13 +45,15 @@ class ChecklistTemplate(models.Model):
     guideline_title = models.CharField(
         "ガイドライン名",
         max_length=200,
+        validators=[validate_printable],
         help_text="例: 医療情報システムの安全管理に関するガイドライン 第2版",
     )
-    title = models.CharField("様式名", max_length=200)
-    preamble = models.TextField("前文", blank=True)
+    title = models.CharField("様式名", max_length=200, validators=[validate_printable])
+    preamble = models.TextField("前文", blank=True, validators=[validate_printable])
     instructions = models.TextField(
         "記入上の注意",
         blank=True,
+        validators=[validate_printable],
         help_text="様式冒頭の「*」で始まる注意書き。1行に1つ。",
     )
     is_default = models.BooleanField(
@@ -92,7 +96,7 @@ class Section(models.Model):
         verbose_name="様式",
     )
     order = models.PositiveSmallIntegerField("順序")
-    title = models.CharField("見出し", max_length=200)
+    title = models.CharField("見出し", max_length=200, validators=[validate_printable])
 
     objects = SectionManager()
 
@@ -125,7 +129,7 @@ class Note(models.Model):
         verbose_name="様式",
     )
     number = models.PositiveSmallIntegerField("注番号")
-    text = models.TextField("本文")
+    text = models.TextField("本文", validators=[validate_printable])
 
     objects = NoteManager()
 
@@ -158,6 +162,7 @@ class Item(models.Model):
     text = models.TextField(
         "チェック項目",
         help_text="改行はそのまま改行として表示されます。",
+        validators=[validate_printable],
     )
     sub_items = models.JSONField(
         "箇条書き",
@@ -199,6 +204,11 @@ class Item(models.Model):
             isinstance(line, str) and line.strip() for line in self.sub_items
         ):
             raise ValidationError({"sub_items": "箇条書きは空でない文字列の一覧で入力してください。"})
+        for line in self.sub_items:
+            try:
+                validate_printable(line)
+            except ValidationError as error:
+                raise ValidationError({"sub_items": error.messages}) from None
         if self.note_id and self.section_id and self.note.template_id != self.section.template_id:
             raise ValidationError({"note": "同じ様式の注を選んでください。"})
 

@@ -19,12 +19,13 @@ from html.parser import HTMLParser
 
 import pytest
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.test import Client, RequestFactory
 from django.urls import reverse
 from pypdf import PdfReader
 from simple_history.admin import SimpleHistoryAdmin
 
-from checklist.models import Answer, Checklist, ChecklistTemplate
+from checklist.models import Answer, Checklist, ChecklistTemplate, Item
 from disclosures.models import DisclosureSheet, Organization, Publication
 from disclosures.pdf import PdfRenderError
 
@@ -696,6 +697,129 @@ def test_organization_named_with_markup_is_created_and_escaped_in_the_admin(staf
         response = staff.get(url)
         assert response.status_code == 200, url
         assert_inert(response.content.decode())
+
+
+# === checklist templates (a superuser types a guideline edition) ================
+
+TEMPLATE_TEXTS = [
+    ("ChecklistTemplate", "guideline_title"),
+    ("ChecklistTemplate", "title"),
+    ("ChecklistTemplate", "preamble"),
+    ("ChecklistTemplate", "instructions"),
+    ("Section", "title"),
+    ("Note", "text"),
+    ("Item", "text"),
+]
+REFUSED_TEMPLATE_TEXT = {
+    "emoji": (f"安全管理{EMOJI}", UNPRINTABLE_MESSAGE),
+    "family emoji": (f"安全管理{ZWJ_FAMILY}", CONTROL_MESSAGE),
+    "right-to-left override": ("\u202e安全管理", CONTROL_MESSAGE),
+    "escape": ("\x1b[31m安全管理", CONTROL_MESSAGE),
+}
+
+
+def template_row(official_template, model_name):
+    return {
+        "ChecklistTemplate": lambda: official_template,
+        "Section": lambda: official_template.sections.first(),
+        "Note": lambda: official_template.notes.first(),
+        "Item": lambda: Item.objects.filter(section__template=official_template).first(),
+    }[model_name]()
+
+
+@pytest.mark.parametrize("value, message", REFUSED_TEMPLATE_TEXT.values(), ids=REFUSED_TEMPLATE_TEXT.keys())
+@pytest.mark.parametrize("model_name, field", TEMPLATE_TEXTS, ids=[".".join(t) for t in TEMPLATE_TEXTS])
+def test_template_texts_obey_the_same_printable_rule_as_the_sheet(official_template, model_name, field, value, message):
+    row = template_row(official_template, model_name)
+    setattr(row, field, value)
+    with pytest.raises(ValidationError) as error:
+        row.full_clean()
+    assert any(message in text for text in error.value.message_dict[field])
+
+
+@pytest.mark.parametrize("value, message", REFUSED_TEMPLATE_TEXT.values(), ids=REFUSED_TEMPLATE_TEXT.keys())
+def test_template_sub_items_obey_the_printable_rule(official_template, value, message):
+    item = Item.objects.filter(section__template=official_template).first()
+    item.sub_items = ["規程の整備", value]
+    with pytest.raises(ValidationError) as error:
+        item.full_clean()
+    assert any(message in text for text in error.value.message_dict["sub_items"])
+
+
+def test_the_official_template_passes_the_printable_rule(official_template):
+    for row in [
+        official_template,
+        *official_template.sections.all(),
+        *official_template.notes.all(),
+        *Item.objects.filter(section__template=official_template),
+    ]:
+        row.full_clean()
+
+
+class FormReader(HTMLParser):
+    """What a browser would send for the page's main form, as it is."""
+
+    def __init__(self, markup):
+        super().__init__(convert_charrefs=True)
+        self.data, self._textarea, self._select = {}, None, None
+        self.feed(markup)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        name = attrs.get("name")
+        if tag == "input" and name and attrs.get("type") not in ("submit", "button", "file"):
+            if attrs.get("type") in ("checkbox", "radio") and "checked" not in attrs:
+                return
+            self.data[name] = attrs.get("value", "on" if attrs.get("type") == "checkbox" else "")
+        elif tag == "textarea" and name:
+            self._textarea = name
+            self.data[name] = ""
+        elif tag == "select" and name:
+            self._select = name
+            self.data.setdefault(name, "")
+        elif tag == "option" and self._select and "selected" in attrs:
+            self.data[self._select] = attrs.get("value", "")
+
+    def handle_endtag(self, tag):
+        if tag == "textarea":
+            self._textarea = None
+        elif tag == "select":
+            self._select = None
+
+    def handle_data(self, data):
+        if self._textarea:
+            self.data[self._textarea] += data.removeprefix("\n") if not self.data[self._textarea] else data
+
+
+def form_as_sent(client, url):
+    data = FormReader(client.get(url).content.decode()).data
+    data.pop("csrfmiddlewaretoken", None)
+    return data
+
+
+@pytest.mark.parametrize("value, message", REFUSED_TEMPLATE_TEXT.values(), ids=REFUSED_TEMPLATE_TEXT.keys())
+def test_template_title_typed_in_the_admin_is_refused_and_nothing_is_stored(staff, official_template, value, message):
+    url = reverse("admin:checklist_checklisttemplate_change", args=[official_template.pk])
+    data = form_as_sent(staff, url)
+    assert staff.post(url, data).status_code == 302  # the page as it is saves
+    before = row(official_template)
+    response = staff.post(url, {**data, "title": value, "sections-0-title": value})
+    assert_refused(response, message)
+    assert row(official_template) == before
+    assert row(official_template.sections.get(order=1))["title"] != value
+
+
+@pytest.mark.parametrize("value, message", REFUSED_TEMPLATE_TEXT.values(), ids=REFUSED_TEMPLATE_TEXT.keys())
+def test_item_text_typed_in_the_admin_is_refused_and_nothing_is_stored(staff, official_template, value, message):
+    section = official_template.sections.get(order=1)
+    url = reverse("admin:checklist_section_change", args=[section.pk])
+    data = form_as_sent(staff, url)
+    assert staff.post(url, data).status_code == 302
+    item = section.items.order_by("number").first()
+    before = row(item)
+    response = staff.post(url, {**data, "items-0-text": value})
+    assert_refused(response, message)
+    assert row(item) == before
 
 
 @pytest.mark.parametrize("templates", ["none", "none marked default"])
