@@ -1075,7 +1075,8 @@ def test_publication_list_survives_impossible_date_hierarchy_values(staff, sheet
 # ids. None may be a 500 on SQLite or PostgreSQL.
 
 REGISTERED_ADMINS = {model._meta.label: model_admin for model, model_admin in admin.site._registry.items()}
-OUT_OF_RANGE = [str(10**20), str(-(10**20)), f"1,{10**20}"]
+# 2**31: past PostgreSQL's integer (auth ids); 2**63: past SQLite's and bigint.
+OUT_OF_RANGE = [str(10**20), str(-(10**20)), f"1,{10**20}", str(2**31), str(2**63)]
 MALFORMED = ["abc", "1.5", "", "1,abc", "-", "9999", "a\x00b", SCRIPT]
 HOSTILE_HISTORY_IDS = ["abc", "1.5", "-1", "0", str(10**20), "1 OR 1=1", "%00"]
 

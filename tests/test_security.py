@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import pytest
 from axes.models import AccessAttempt
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
@@ -19,7 +20,7 @@ from django.utils import timezone
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from disclosures.models import Membership, Organization, Publication
+from disclosures.models import DisclosureSheet, Membership, Organization, Publication
 from disclosures.publishing import publish
 
 from .conftest import ROOT
@@ -223,6 +224,20 @@ def test_an_editor_finds_no_other_organization_in_any_admin_page_they_can_open(e
         assert not [leak for leak in leaks if leak in body], url
         to_visit.extend(link for link in admin_links(url, body) if link not in seen)
     assert len(seen) < 400, "the crawl did not end"
+    # Admin URLs no page links to: the autocomplete of members, "view on site".
+    hidden = [
+        reverse("admin:autocomplete") + "?app_label=disclosures&model_name=membership&field_name=user&term=",
+        *(
+            reverse("admin:view_on_site", args=[ContentType.objects.get_for_model(model).pk, obj.pk])
+            for model in (Organization, DisclosureSheet, Publication)
+            for obj in model.objects.all()
+        ),
+    ]
+    for url in hidden:
+        response = client.get(url)
+        assert response.status_code in (302, 403, 404), url
+        shown = response.content.decode() + response.get("Location", "")
+        assert not [leak for leak in leaks if leak in shown], url
     # What an editor can open: their organisation, its draft and checklist, its
     # versions, each list's filters and each history.
     paths = {urlsplit(url).path for url in opened}
