@@ -1141,6 +1141,21 @@ def test_every_admin_list_survives_out_of_range_and_malformed_lookups(staff, sup
     assert not failures, failures
 
 
+@pytest.mark.parametrize(
+    "url_name, parameter",
+    [
+        ("admin:disclosures_publication_changelist", "organization__id__in"),
+        ("admin:checklist_checklist_changelist", "template__id__in"),
+        ("admin:checklist_section_changelist", "template__id__in"),
+        ("admin:auth_user_changelist", "groups__id__in"),
+    ],
+)
+def test_the_reviews_out_of_range_lookups_are_refused_with_400(staff, sheet, url_name, parameter):
+    response = staff.get(reverse(url_name), {parameter: "9" * 20})
+    assert_no_500(response)
+    assert response.status_code == 400
+
+
 @pytest.mark.parametrize("label", sorted(REGISTERED_ADMINS))
 def test_every_admin_history_page_with_a_malformed_id_is_not_found(staff, sheet, label):
     opts = REGISTERED_ADMINS[label].model._meta
