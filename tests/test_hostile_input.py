@@ -1154,6 +1154,7 @@ def test_the_reviews_out_of_range_lookups_are_refused_with_400(staff, sheet, url
     response = staff.get(reverse(url_name), {parameter: "9" * 20})
     assert_no_500(response)
     assert response.status_code == 400
+    assert "使えない値が含まれています" in response.content.decode()
 
 
 @pytest.mark.parametrize("label", sorted(REGISTERED_ADMINS))
