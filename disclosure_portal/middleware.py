@@ -1,8 +1,6 @@
-"""Sessions belong to the admin: public responses never carry the session cookie."""
+"""Sessions belong to the admin: public responses never carry a cookie."""
 
-from django.contrib.sessions.middleware import SessionMiddleware
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
 
 
 def shared_caches_may_store(response):
@@ -10,18 +8,19 @@ def shared_caches_may_store(response):
     return "public" in directives
 
 
-class AdminSessionMiddleware(SessionMiddleware):
-    """Django's SessionMiddleware, except outside the admin (and on any response
-    marked Cache-Control: public): the session is neither saved nor its cookie
-    set, refreshed or deleted there. With SESSION_SAVE_EVERY_REQUEST, Django's
-    would send a staff member's session cookie with every public page and PDF,
-    which a CDN that ignores `Vary: Cookie` could hand to the next visitor.
-    Reading public pages therefore does not extend a staff session's idle time;
-    nothing outside the admin writes to the session."""
+class NoCookiesOutsideTheAdminMiddleware:
+    """Outside the admin (and on any response marked Cache-Control: public) no
+    cookie is set, refreshed or deleted. With SESSION_SAVE_EVERY_REQUEST, Django's
+    SessionMiddleware would send a logged-in staff member's session cookie with
+    every public page, PDF and JSON; a CDN that ignores `Vary: Cookie` could hand
+    it to the next visitor. Placed before SessionMiddleware, so that it sees the
+    response after it (and Django's deploy checks still find SessionMiddleware)."""
 
-    def process_response(self, request, response):
-        if request.path.startswith(reverse("admin:index")) and not shared_caches_may_store(response):
-            return super().process_response(request, response)
-        if getattr(request, "session", None) is not None and request.session.accessed:
-            patch_vary_headers(response, ("Cookie",))
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if not request.path.startswith(reverse("admin:index")) or shared_caches_may_store(response):
+            response.cookies.clear()
         return response

@@ -594,6 +594,13 @@ def test_deploy_check_reports_nothing_with_production_settings():
     assert "no issues" in result.stdout
 
 
+def test_deploy_check_still_sees_the_session_middleware():
+    # Django checks the session cookie's flags only when it finds its own
+    # SessionMiddleware in MIDDLEWARE (a subclass would silence the check).
+    result = run_manage(production_env(DJANGO_SECURE_COOKIES="false"), "check", "--deploy")
+    assert "security.W012" in result.stdout + result.stderr
+
+
 def test_production_settings_turn_on_https_protections():
     code = (
         "from django.conf import settings as s; print(s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS > 0,"
