@@ -9,6 +9,7 @@ from django.db import models
 from simple_history.models import HistoricalRecords
 from simple_history.utils import bulk_create_with_history
 
+from disclosure_portal.printable import validate_printable
 from disclosure_portal.text_limits import (
     CHECKLIST_TEXT_MAX_LENGTH,
     CHECKLIST_TEXT_MAX_LINES,
@@ -52,19 +53,26 @@ class ChecklistTemplate(models.Model):
     guideline_title = models.CharField(
         "ガイドライン名",
         max_length=200,
+        validators=[validate_printable],
         help_text="例: 医療情報システムの安全管理に関するガイドライン 第2版",
     )
-    title = models.CharField("様式名", max_length=200)
+    title = models.CharField("様式名", max_length=200, validators=[validate_printable])
     preamble = models.TextField(
         "前文",
         max_length=TEMPLATE_TEXT_MAX_LENGTH,
-        validators=text_validators(TEMPLATE_TEXT_MAX_LENGTH, FREE_TEXT_MAX_LINES),
+        validators=[
+            *text_validators(TEMPLATE_TEXT_MAX_LENGTH, FREE_TEXT_MAX_LINES),
+            validate_printable,
+        ],
         blank=True,
     )
     instructions = models.TextField(
         "記入上の注意",
         max_length=TEMPLATE_TEXT_MAX_LENGTH,
-        validators=text_validators(TEMPLATE_TEXT_MAX_LENGTH, FREE_TEXT_MAX_LINES),
+        validators=[
+            *text_validators(TEMPLATE_TEXT_MAX_LENGTH, FREE_TEXT_MAX_LINES),
+            validate_printable,
+        ],
         blank=True,
         help_text="様式冒頭の「*」で始まる注意書き。1行に1つ。",
     )
@@ -108,7 +116,7 @@ class Section(models.Model):
         verbose_name="様式",
     )
     order = models.PositiveSmallIntegerField("順序")
-    title = models.CharField("見出し", max_length=200)
+    title = models.CharField("見出し", max_length=200, validators=[validate_printable])
 
     objects = SectionManager()
 
@@ -144,7 +152,10 @@ class Note(models.Model):
     text = models.TextField(
         "本文",
         max_length=CHECKLIST_TEXT_MAX_LENGTH,
-        validators=text_validators(CHECKLIST_TEXT_MAX_LENGTH, CHECKLIST_TEXT_MAX_LINES),
+        validators=[
+            *text_validators(CHECKLIST_TEXT_MAX_LENGTH, CHECKLIST_TEXT_MAX_LINES),
+            validate_printable,
+        ],
     )
 
     objects = NoteManager()
@@ -178,7 +189,10 @@ class Item(models.Model):
     text = models.TextField(
         "チェック項目",
         max_length=CHECKLIST_TEXT_MAX_LENGTH,
-        validators=text_validators(CHECKLIST_TEXT_MAX_LENGTH, CHECKLIST_TEXT_MAX_LINES),
+        validators=[
+            *text_validators(CHECKLIST_TEXT_MAX_LENGTH, CHECKLIST_TEXT_MAX_LINES),
+            validate_printable,
+        ],
         help_text="改行はそのまま改行として表示されます。",
     )
     sub_items = models.JSONField(
@@ -221,6 +235,11 @@ class Item(models.Model):
             isinstance(line, str) and line.strip() for line in self.sub_items
         ):
             raise ValidationError({"sub_items": "箇条書きは空でない文字列の一覧で入力してください。"})
+        for line in self.sub_items:
+            try:
+                validate_printable(line)
+            except ValidationError as error:
+                raise ValidationError({"sub_items": error.messages}) from None
         if self.note_id and self.section_id and self.note.template_id != self.section.template_id:
             raise ValidationError({"note": "同じ様式の注を選んでください。"})
 

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "disclosure_portal.middleware.NoCookiesOutsideTheAdminMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -161,9 +162,8 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 # --- Security (production defaults pass `manage.py check --deploy`) ---------
 # Behind a TLS-terminating proxy in production.
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool(
-    "DJANGO_BEHIND_TLS_PROXY", default=False
-) else None
+BEHIND_TLS_PROXY = env.bool("DJANGO_BEHIND_TLS_PROXY", default=False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_TLS_PROXY else None
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
@@ -174,6 +174,10 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# Staff log in to the admin, and land there (also when a ?next= is refused).
+LOGIN_URL = "admin:login"
+LOGIN_REDIRECT_URL = "admin:index"
 
 # Staff sessions end after 30 minutes without a request, and with the browser.
 SESSION_COOKIE_AGE = env.int("DJANGO_SESSION_IDLE_SECONDS", default=30 * 60)
@@ -205,7 +209,20 @@ AXES_COOLOFF_TIME = env.float("DJANGO_AXES_COOLOFF_HOURS", default=1.0)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
-AXES_IPWARE_PROXY_COUNT = 1 if SECURE_PROXY_SSL_HEADER else None
+# The address attempts are counted by, found by django-ipware. Directly exposed:
+# the connection's own address (an X-Forwarded-For the client made up is
+# ignored). Behind one proxy that appends the address it was connected from to
+# X-Forwarded-For (nginx's $proxy_add_x_forwarded_for, most load balancers):
+# the header's right-most entry. ipware counts the proxies listed after the
+# client; ours is the connection, not in the list, hence 0. Not strict: entries
+# a client wrote to the left are skipped, not a reason to fall back to the
+# proxy's address (which every client shares).
+if BEHIND_TLS_PROXY:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+    AXES_IPWARE_PROXY_COUNT = 0
+    IPWARE_STRICT = False
+else:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
 
 # Two-factor (django-otp, TOTP): staff may register a device; with this on,
 # 公開責任者 must have logged in with their TOTP code to publish.

@@ -1,6 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
+from django.contrib.admin.utils import get_fields_from_path, unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.forms.models import BaseInlineFormSet
@@ -65,10 +65,24 @@ class OrganizationScopedAdmin(admin.ModelAdmin):
     def has_module_permission(self, request):
         return is_member(request.user)
 
+    def get_list_filter(self, request):
+        # A filter on a relation lists only the related objects of the rows this
+        # user sees (Django's default lists every organisation, say).
+        return [
+            (name, admin.RelatedOnlyFieldListFilter)
+            if isinstance(name, str) and get_fields_from_path(self.model, name)[-1].is_relation
+            else name
+            for name in super().get_list_filter(request)
+        ]
+
     def lookup_allowed(self, lookup, value, request=None):
         # Only the list's own filters: a hand-made ?published_at__year=10**20
         # would otherwise reach the database and fail there.
-        allowed = [name for name in self.get_list_filter(request) if isinstance(name, str)]
+        allowed = [
+            name if isinstance(name, str) else name[0]
+            for name in self.get_list_filter(request)
+            if isinstance(name, (str, tuple, list))
+        ]
         if not any(lookup == name or lookup.startswith(f"{name}__") for name in allowed):
             return False
         return super().lookup_allowed(lookup, value, request)

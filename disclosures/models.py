@@ -16,6 +16,7 @@ from django.dispatch import receiver
 from simple_history.models import HistoricalRecords
 
 from checklist.models import Checklist, ChecklistTemplate
+from disclosure_portal.printable import validate_no_control_characters, validate_printable  # noqa: F401
 from disclosure_portal.text_limits import (
     ADDRESS_MAX_LENGTH,
     CHANGE_NOTE_MAX_LENGTH,
@@ -32,27 +33,6 @@ from disclosure_portal.text_limits import (
 from .fields import ChoiceListField, URLField
 from .notes import note_help
 from .prefectures import unknown_prefectures
-
-
-def validate_no_control_characters(value):
-    """No control or invisible format characters (they break XML feeds and PDFs)."""
-    if any(unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs") and c not in "\n\r\t" for c in value):
-        raise ValidationError("制御文字など表示できない文字が含まれています。", code="control_character")
-
-
-def validate_printable(value):
-    """Text must be printable in the auditors' PDF: no control characters, and
-    only characters the embedded fonts have (髙 and 𠮷 are, emoji are not)."""
-    from .pdf import unprintable_characters
-
-    validate_no_control_characters(value)
-    unprintable = unprintable_characters(value)
-    if unprintable:
-        raise ValidationError(
-            "PDFに印字できない文字が含まれています（絵文字など）: %(chars)s",
-            code="unprintable",
-            params={"chars": " ".join(f"{c}(U+{ord(c):04X})" for c in unprintable[:10])},
-        )
 
 
 def validate_slug_not_reserved(value):

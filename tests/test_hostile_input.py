@@ -18,11 +18,14 @@ import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 
 import pytest
-from django.test import Client
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.test import Client, RequestFactory
 from django.urls import reverse
 from pypdf import PdfReader
+from simple_history.admin import SimpleHistoryAdmin
 
-from checklist.models import Answer, Checklist, ChecklistTemplate
+from checklist.models import Answer, Checklist, ChecklistTemplate, Item
 from disclosures.models import DisclosureSheet, Organization, Publication
 from disclosures.pdf import PdfRenderError
 
@@ -685,6 +688,129 @@ def test_organization_named_with_markup_is_created_and_escaped_in_the_admin(staf
         assert_inert(response.content.decode())
 
 
+# === checklist templates (a superuser types a guideline edition) ================
+
+TEMPLATE_TEXTS = [
+    ("ChecklistTemplate", "guideline_title"),
+    ("ChecklistTemplate", "title"),
+    ("ChecklistTemplate", "preamble"),
+    ("ChecklistTemplate", "instructions"),
+    ("Section", "title"),
+    ("Note", "text"),
+    ("Item", "text"),
+]
+REFUSED_TEMPLATE_TEXT = {
+    "emoji": (f"安全管理{EMOJI}", UNPRINTABLE_MESSAGE),
+    "family emoji": (f"安全管理{ZWJ_FAMILY}", CONTROL_MESSAGE),
+    "right-to-left override": ("\u202e安全管理", CONTROL_MESSAGE),
+    "escape": ("\x1b[31m安全管理", CONTROL_MESSAGE),
+}
+
+
+def template_row(official_template, model_name):
+    return {
+        "ChecklistTemplate": lambda: official_template,
+        "Section": lambda: official_template.sections.first(),
+        "Note": lambda: official_template.notes.first(),
+        "Item": lambda: Item.objects.filter(section__template=official_template).first(),
+    }[model_name]()
+
+
+@pytest.mark.parametrize("value, message", REFUSED_TEMPLATE_TEXT.values(), ids=REFUSED_TEMPLATE_TEXT.keys())
+@pytest.mark.parametrize("model_name, field", TEMPLATE_TEXTS, ids=[".".join(t) for t in TEMPLATE_TEXTS])
+def test_template_texts_obey_the_same_printable_rule_as_the_sheet(official_template, model_name, field, value, message):
+    row = template_row(official_template, model_name)
+    setattr(row, field, value)
+    with pytest.raises(ValidationError) as error:
+        row.full_clean()
+    assert any(message in text for text in error.value.message_dict[field])
+
+
+@pytest.mark.parametrize("value, message", REFUSED_TEMPLATE_TEXT.values(), ids=REFUSED_TEMPLATE_TEXT.keys())
+def test_template_sub_items_obey_the_printable_rule(official_template, value, message):
+    item = Item.objects.filter(section__template=official_template).first()
+    item.sub_items = ["規程の整備", value]
+    with pytest.raises(ValidationError) as error:
+        item.full_clean()
+    assert any(message in text for text in error.value.message_dict["sub_items"])
+
+
+def test_the_official_template_passes_the_printable_rule(official_template):
+    for row in [
+        official_template,
+        *official_template.sections.all(),
+        *official_template.notes.all(),
+        *Item.objects.filter(section__template=official_template),
+    ]:
+        row.full_clean()
+
+
+class FormReader(HTMLParser):
+    """What a browser would send for the page's main form, as it is."""
+
+    def __init__(self, markup):
+        super().__init__(convert_charrefs=True)
+        self.data, self._textarea, self._select = {}, None, None
+        self.feed(markup)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        name = attrs.get("name")
+        if tag == "input" and name and attrs.get("type") not in ("submit", "button", "file"):
+            if attrs.get("type") in ("checkbox", "radio") and "checked" not in attrs:
+                return
+            self.data[name] = attrs.get("value", "on" if attrs.get("type") == "checkbox" else "")
+        elif tag == "textarea" and name:
+            self._textarea = name
+            self.data[name] = ""
+        elif tag == "select" and name:
+            self._select = name
+            self.data.setdefault(name, "")
+        elif tag == "option" and self._select and "selected" in attrs:
+            self.data[self._select] = attrs.get("value", "")
+
+    def handle_endtag(self, tag):
+        if tag == "textarea":
+            self._textarea = None
+        elif tag == "select":
+            self._select = None
+
+    def handle_data(self, data):
+        if self._textarea:
+            self.data[self._textarea] += data.removeprefix("\n") if not self.data[self._textarea] else data
+
+
+def form_as_sent(client, url):
+    data = FormReader(client.get(url).content.decode()).data
+    data.pop("csrfmiddlewaretoken", None)
+    return data
+
+
+@pytest.mark.parametrize("value, message", REFUSED_TEMPLATE_TEXT.values(), ids=REFUSED_TEMPLATE_TEXT.keys())
+def test_template_title_typed_in_the_admin_is_refused_and_nothing_is_stored(staff, official_template, value, message):
+    url = reverse("admin:checklist_checklisttemplate_change", args=[official_template.pk])
+    data = form_as_sent(staff, url)
+    assert staff.post(url, data).status_code == 302  # the page as it is saves
+    before = row(official_template)
+    response = staff.post(url, {**data, "title": value, "sections-0-title": value})
+    assert_refused(response, message)
+    assert row(official_template) == before
+    assert row(official_template.sections.get(order=1))["title"] != value
+
+
+@pytest.mark.parametrize("value, message", REFUSED_TEMPLATE_TEXT.values(), ids=REFUSED_TEMPLATE_TEXT.keys())
+def test_item_text_typed_in_the_admin_is_refused_and_nothing_is_stored(staff, official_template, value, message):
+    section = official_template.sections.get(order=1)
+    url = reverse("admin:checklist_section_change", args=[section.pk])
+    data = form_as_sent(staff, url)
+    assert staff.post(url, data).status_code == 302
+    item = section.items.order_by("number").first()
+    before = row(item)
+    response = staff.post(url, {**data, "items-0-text": value})
+    assert_refused(response, message)
+    assert row(item) == before
+
+
 @pytest.mark.parametrize("templates", ["none", "none marked default"])
 def test_adding_an_organization_without_a_default_checklist_template_says_why_and_creates_nothing(
     staff, db, request, templates
@@ -928,6 +1054,137 @@ def test_publication_list_survives_impossible_date_hierarchy_values(staff, sheet
     assert_no_500(response)
     # 400: the list has no date filter, so these lookups are not allowed at all.
     assert response.status_code in (200, 302, 400)
+
+
+# === every registered admin: hostile lookups and history ids ====================
+#
+# Django's own admins (users, groups), the third-party ones (axes, django-otp) and
+# ours: every filter of every list, the date hierarchy and lookups on the primary
+# key, given out-of-range and malformed values; every history URL given malformed
+# ids. None may be a 500 on SQLite or PostgreSQL.
+
+REGISTERED_ADMINS = {model._meta.label: model_admin for model, model_admin in admin.site._registry.items()}
+# 2**31: past PostgreSQL's integer (auth ids); 2**63: past SQLite's and bigint.
+OUT_OF_RANGE = [str(10**20), str(-(10**20)), f"1,{10**20}", str(2**31), str(2**63)]
+MALFORMED = ["abc", "1.5", "", "1,abc", "-", "9999", "a\x00b", SCRIPT]
+HOSTILE_HISTORY_IDS = ["abc", "1.5", "-1", "0", str(10**20), "1 OR 1=1", "%00"]
+
+
+def changelist_url(model_admin):
+    opts = model_admin.model._meta
+    return reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+
+
+def lookup_parameters(model_admin, user):
+    """The query-string parameters the admin's list reads: its filters' own (and
+    each __exact also as __in, as a hand-made URL would write it), the date
+    hierarchy's, and lookups on the primary key."""
+    request = RequestFactory().get(changelist_url(model_admin))
+    request.user = user
+    changelist = model_admin.get_changelist_instance(request)
+    parameters = {name for spec in changelist.filter_specs for name in spec.expected_parameters()}
+    parameters |= {name.removesuffix("__exact") + "__in" for name in parameters if name.endswith("__exact")}
+    # A relation compared directly: ?groups__in=…, ?template=…
+    parameters |= {name.split("__")[0] + suffix for name in parameters if "__id__" in name for suffix in ("", "__in", "__gt")}
+    if model_admin.date_hierarchy:
+        parameters |= {f"{model_admin.date_hierarchy}__{part}" for part in ("year", "month", "day")}
+    pk = model_admin.model._meta.pk.name
+    parameters |= {f"{pk}__exact", f"{pk}__in", f"{pk}__gt", f"{pk}__lt", f"pk__in"}
+    return sorted(parameters)
+
+
+def hostile_lookup_failures(client, url, parameter, value, **more):
+    """What went wrong with ?parameter=value: a 500, or an out-of-range id that matched rows."""
+    response = client.get(url, {parameter: value, **more})
+    if response.status_code == 302 and response["Location"].endswith("?e=1"):
+        # The admin's own answer to a lookup it cannot apply: back to the list.
+        refused = client.get(response["Location"])
+        return [] if refused.status_code == 200 else [(parameter, value, f"?e=1: {refused.status_code}")]
+    if response.status_code not in (200, 400):
+        return [(parameter, value, response.status_code)]
+    exact_or_in = parameter.endswith(("__exact", "__in", "__year"))
+    if value in OUT_OF_RANGE and exact_or_in and response.status_code == 200 and response.context:
+        changelist = response.context.get("cl")
+        if changelist is not None and changelist.result_count:
+            return [(parameter, value, f"{changelist.result_count} rows")]
+    return []
+
+
+@pytest.mark.parametrize("label", sorted(REGISTERED_ADMINS))
+def test_every_admin_list_survives_out_of_range_and_malformed_lookups(staff, superuser, other_org, label):
+    model_admin = REGISTERED_ADMINS[label]
+    url = changelist_url(model_admin)
+    failures = [
+        failure
+        for parameter in lookup_parameters(model_admin, superuser)
+        for value in [*OUT_OF_RANGE, *MALFORMED]
+        for failure in hostile_lookup_failures(staff, url, parameter, value)
+    ]
+    # With the facet counts on, each filter counts its choices under the same lookups.
+    failures += [
+        failure
+        for parameter in lookup_parameters(model_admin, superuser)
+        for value in OUT_OF_RANGE[:1]
+        for failure in hostile_lookup_failures(staff, url, parameter, value, _facets="True")
+    ]
+    assert not failures, failures
+
+
+@pytest.mark.parametrize(
+    "url_name, parameter",
+    [
+        ("admin:disclosures_publication_changelist", "organization__id__in"),
+        ("admin:checklist_checklist_changelist", "template__id__in"),
+        ("admin:checklist_section_changelist", "template__id__in"),
+        ("admin:auth_user_changelist", "groups__id__in"),
+    ],
+)
+def test_the_reviews_out_of_range_lookups_are_refused_with_400(staff, sheet, url_name, parameter):
+    response = staff.get(reverse(url_name), {parameter: "9" * 20})
+    assert_no_500(response)
+    assert response.status_code == 400
+    assert "使えない値が含まれています" in response.content.decode()
+
+
+@pytest.mark.parametrize("label", sorted(REGISTERED_ADMINS))
+def test_every_admin_history_page_with_a_malformed_id_is_not_found(staff, sheet, label):
+    opts = REGISTERED_ADMINS[label].model._meta
+    for object_id in HOSTILE_HISTORY_IDS:
+        response = staff.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_history", args=[object_id]))
+        assert_no_500(response)
+        # 302: Django's own "no such object" redirect to the admin index.
+        assert response.status_code in (302, 404), object_id
+
+
+HISTORY_ADMINS = sorted(label for label, model_admin in REGISTERED_ADMINS.items() if isinstance(model_admin, SimpleHistoryAdmin))
+
+
+def test_history_admins_are_the_audited_models():
+    assert HISTORY_ADMINS == ["disclosures.DisclosureSheet", "disclosures.Organization"]
+
+
+@pytest.mark.parametrize("label", HISTORY_ADMINS)
+def test_history_versions_with_a_malformed_id_are_not_found(staff, sheet, label):
+    model = REGISTERED_ADMINS[label].model
+    obj = model.objects.first()
+    opts = model._meta
+    for version_id in HOSTILE_HISTORY_IDS:
+        url = reverse(f"admin:{opts.app_label}_{opts.model_name}_simple_history", args=[obj.pk, version_id])
+        response = staff.get(url)
+        assert_no_500(response)
+        assert response.status_code == 404, version_id
+
+
+@pytest.mark.parametrize("label", HISTORY_ADMINS)
+def test_history_version_of_a_malformed_object_id_is_not_found(staff, sheet, label):
+    model = REGISTERED_ADMINS[label].model
+    record = model.history.first()
+    opts = model._meta
+    for object_id in HOSTILE_HISTORY_IDS:
+        url = reverse(f"admin:{opts.app_label}_{opts.model_name}_simple_history", args=[object_id, record.history_id])
+        response = staff.get(url)
+        assert_no_500(response)
+        assert response.status_code == 404, object_id
 
 
 # === public URLs ================================================================

@@ -1,13 +1,18 @@
 """Roles per organisation, the audit trail, authentication and HTTP hardening."""
 
 import datetime
+import json
 import os
+import re
 import subprocess
 import sys
+from html.parser import HTMLParser
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pytest
 from axes.models import AccessAttempt
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
@@ -15,10 +20,12 @@ from django.utils import timezone
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from disclosures.models import Membership, Organization, Publication
+from disclosures.models import DisclosureSheet, Membership, Organization, Publication
+from disclosures.publishing import publish
 
 from .conftest import ROOT
 from .test_admin import checklist_post_data, checklist_url, sheet_post_data, sheet_url
+from .test_publishing import new_organization
 
 pytestmark = pytest.mark.django_db
 
@@ -167,6 +174,86 @@ def test_staff_without_membership_sees_nothing(django_user_model, sheet):
     assert "重要事項の概要" not in client.get(reverse("admin:index")).content.decode()
 
 
+class LinkCollector(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.links = []
+
+    def handle_starttag(self, tag, attrs):
+        href = dict(attrs).get("href")
+        if tag == "a" and href:
+            self.links.append(href)
+
+
+def admin_links(page_url, body):
+    """The admin pages a page links to, as paths with their query strings."""
+    collector = LinkCollector()
+    collector.feed(body)
+    prefix = reverse("admin:index")
+    for href in collector.links:
+        url = urljoin(page_url, href)
+        parts = urlsplit(url)
+        if not parts.path.startswith(prefix) or parts.netloc not in ("", "testserver"):
+            continue
+        query = parse_qs(parts.query)
+        # Column sorting multiplies the pages without showing anything new; logging
+        # out would end the crawl.
+        if "o" in query or parts.path == reverse("admin:logout"):
+            continue
+        yield parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def test_an_editor_finds_no_other_organization_in_any_admin_page_they_can_open(editor, example_org):
+    published = new_organization("tasha-kokai", "他社公開株式会社")
+    publish(published.sheet, change_note="初版")
+    Organization.create_with_drafts(slug="tasha-mikokai", name="他社未公開株式会社")
+    leaks = ("他社公開", "他社未公開", "tasha-kokai", "tasha-mikokai")
+    client = logged_in(editor)
+    to_visit, seen, opened = [reverse("admin:index")], set(), []
+    while to_visit and len(seen) < 400:
+        url = to_visit.pop()
+        if url in seen:
+            continue
+        seen.add(url)
+        response = client.get(url)
+        assert response.status_code in (200, 302, 403, 404), url
+        if response.status_code != 200 or not response["Content-Type"].startswith("text/html"):
+            continue
+        body = response.content.decode()
+        opened.append(url)
+        assert not [leak for leak in leaks if leak in body], url
+        to_visit.extend(link for link in admin_links(url, body) if link not in seen)
+    assert len(seen) < 400, "the crawl did not end"
+    # Admin URLs no page links to: the autocomplete of members, "view on site".
+    hidden = [
+        reverse("admin:autocomplete") + "?app_label=disclosures&model_name=membership&field_name=user&term=",
+        *(
+            reverse("admin:view_on_site", args=[ContentType.objects.get_for_model(model).pk, obj.pk])
+            for model in (Organization, DisclosureSheet, Publication)
+            for obj in model.objects.all()
+        ),
+    ]
+    for url in hidden:
+        response = client.get(url)
+        assert response.status_code in (302, 403, 404), url
+        shown = response.content.decode() + response.get("Location", "")
+        assert not [leak for leak in leaks if leak in shown], url
+    # What an editor can open: their organisation, its draft and checklist, its
+    # versions, each list's filters and each history.
+    paths = {urlsplit(url).path for url in opened}
+    sheet = example_org.sheet
+    for expected in (
+        reverse("admin:disclosures_publication_changelist"),
+        reverse("admin:disclosures_disclosuresheet_change", args=[sheet.pk]),
+        reverse("admin:disclosures_disclosuresheet_history", args=[sheet.pk]),
+        reverse("admin:disclosures_organization_history", args=[example_org.pk]),
+        reverse("admin:checklist_checklist_change", args=[sheet.checklist_id]),
+        reverse("admin:disclosures_publication_change", args=[example_org.publications.get().pk]),
+    ):
+        assert expected in paths
+    assert any("?" in url for url in opened), "no filter link was followed"
+
+
 # --- audit trail ---------------------------------------------------------
 
 
@@ -241,10 +328,11 @@ def test_weak_passwords_are_refused(password):
         validate_password(password)
 
 
-def admin_login(client, username, password, token=""):
+def admin_login(client, username, password, token="", **headers):
     return client.post(
         reverse("admin:login"),
         {"username": username, "password": password, "otp_token": token, "next": reverse("admin:index")},
+        **headers,
     )
 
 
@@ -256,6 +344,73 @@ def test_repeated_failed_logins_lock_the_account_with_a_clear_message(editor):
     assert response.status_code == 429
     assert "ログインを一時停止しています" in response.content.decode()
     assert "_auth_user_id" not in client.session
+
+
+PROXY = "10.0.0.1"  # the TLS proxy: the address every request comes from behind it
+CLIENT_A, CLIENT_B = "203.0.113.10", "198.51.100.20"
+
+
+@pytest.fixture
+def behind_tls_proxy(settings):
+    """This test runs with the client-address settings that DJANGO_BEHIND_TLS_PROXY=true
+    gives (read from a fresh process with the production environment)."""
+    names = [
+        "AXES_IPWARE_META_PRECEDENCE_ORDER",
+        "AXES_IPWARE_PROXY_COUNT",
+        "AXES_IPWARE_PROXY_ORDER",
+        "AXES_IPWARE_PROXY_TRUSTED_IPS",
+        "IPWARE_STRICT",
+    ]
+    code = f"import json; from django.conf import settings as s; print(json.dumps({{n: getattr(s, n, None) for n in {names!r}}}))"
+    result = run_manage(production_env(DJANGO_BEHIND_TLS_PROXY="true"), "shell", "--no-imports", "-c", code)
+    assert result.returncode == 0, result.stderr
+    for name, value in json.loads(result.stdout.strip().splitlines()[-1]).items():
+        setattr(settings, name, value)
+
+
+def via_proxy(forwarded_for):
+    """What the proxy sends on: its own address, and X-Forwarded-For ending with the client's."""
+    return {"REMOTE_ADDR": PROXY, "HTTP_X_FORWARDED_FOR": forwarded_for}
+
+
+def test_two_clients_behind_one_proxy_are_throttled_apart(editor, behind_tls_proxy):
+    for _ in range(5):
+        admin_login(Client(), "editor", "wrong-password", **via_proxy(CLIENT_A))
+    assert admin_login(Client(), "editor", PASSWORD, **via_proxy(CLIENT_A)).status_code == 429
+    # The owner, at another address behind the same proxy, still logs in.
+    assert admin_login(Client(), "editor", PASSWORD, **via_proxy(CLIENT_B)).status_code == 302
+    assert list(AccessAttempt.objects.values_list("ip_address", flat=True)) == [CLIENT_A]
+
+
+def test_behind_a_proxy_a_client_cannot_lock_out_another_address_by_forging_the_header(editor, behind_tls_proxy):
+    # The attacker writes the owner's address; the proxy appends the attacker's own.
+    for _ in range(5):
+        admin_login(Client(), "editor", "wrong-password", **via_proxy(f"{CLIENT_B}, {CLIENT_A}"))
+    assert admin_login(Client(), "editor", PASSWORD, **via_proxy(CLIENT_B)).status_code == 302
+    assert admin_login(Client(), "editor", PASSWORD, **via_proxy(f"{CLIENT_B}, {CLIENT_A}")).status_code == 429
+
+
+def test_a_forged_forwarded_for_is_ignored_when_not_behind_a_proxy(editor):
+    # Directly exposed, each attempt claims another address: all count for the connection's.
+    for n in range(5):
+        admin_login(
+            Client(), "editor", "wrong-password", REMOTE_ADDR=CLIENT_A, HTTP_X_FORWARDED_FOR=f"192.0.2.{n + 1}"
+        )
+    response = admin_login(Client(), "editor", PASSWORD, REMOTE_ADDR=CLIENT_A, HTTP_X_FORWARDED_FOR=CLIENT_B)
+    assert response.status_code == 429
+    assert list(AccessAttempt.objects.values_list("ip_address", flat=True)) == [CLIENT_A]
+
+
+def test_the_lockout_page_has_the_portals_japanese_titles(editor):
+    from django.contrib import admin
+
+    for _ in range(5):
+        admin_login(Client(), "editor", "wrong-password")
+    page = admin_login(Client(), "editor", PASSWORD).content.decode()
+    title = re.search(r"<title>(.*?)</title>", page, re.S).group(1)
+    assert title == f"ログインを一時停止しています | {admin.site.site_title}"
+    assert f">{admin.site.site_header}</a>" in page
+    assert "Django" not in page
 
 
 def test_deleting_the_access_attempt_unlocks(editor):
@@ -288,18 +443,52 @@ def current_token(device):
     return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
 
 
+INVALID_LOGIN = "ユーザー名、パスワード、確認コード（二段階認証を設定している場合）を正しく入力してください。"
+
+
+def wrong_token(device):
+    return f"{(int(current_token(device)) + 1) % 1000000:06d}"
+
+
 def test_staff_with_a_totp_device_needs_its_code(editor, totp_device):
     response = admin_login(Client(), "editor", PASSWORD)
     assert response.status_code == 200
-    assert "二段階認証の確認コードを入力してください。" in response.content.decode()
+    assert INVALID_LOGIN in response.content.decode()
+    assert "_auth_user_id" not in response.client.session
     assert admin_login(Client(), "editor", PASSWORD, current_token(totp_device)).status_code == 302
 
 
 def test_wrong_totp_code_is_refused(editor, totp_device):
-    wrong = f"{(int(current_token(totp_device)) + 1) % 1000000:06d}"
-    response = admin_login(Client(), "editor", PASSWORD, wrong)
+    response = admin_login(Client(), "editor", PASSWORD, wrong_token(totp_device))
     assert response.status_code == 200
-    assert "確認コードが正しくありません。" in response.content.decode()
+    assert INVALID_LOGIN in response.content.decode()
+    assert "_auth_user_id" not in response.client.session
+
+
+def login_page_as_seen(response):
+    """The page the person sees, without its per-response CSRF token."""
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", response.content.decode())
+
+
+def test_a_wrong_password_and_a_wrong_or_missing_code_look_the_same(editor, totp_device):
+    code = wrong_token(totp_device)
+    wrong_password = admin_login(Client(), "editor", "wrong-password", code)
+    wrong_code = admin_login(Client(), "editor", PASSWORD, code)
+    assert wrong_password.status_code == wrong_code.status_code == 200
+    assert login_page_as_seen(wrong_code) == login_page_as_seen(wrong_password)
+    assert INVALID_LOGIN in login_page_as_seen(wrong_code)
+    assert PASSWORD not in login_page_as_seen(wrong_code)
+    without_code = admin_login(Client(), "editor", PASSWORD)
+    wrong_password_without_code = admin_login(Client(), "editor", "wrong-password")
+    assert login_page_as_seen(without_code) == login_page_as_seen(wrong_password_without_code)
+
+
+def test_wrong_or_missing_codes_count_towards_the_lockout(editor, totp_device):
+    for n in range(5):
+        admin_login(Client(), "editor", PASSWORD, wrong_token(totp_device) if n % 2 else "")
+    response = admin_login(Client(), "editor", PASSWORD, current_token(totp_device))
+    assert response.status_code == 429
+    assert "ログインを一時停止しています" in response.content.decode()
 
 
 def test_staff_without_a_device_log_in_with_the_password(editor):
@@ -324,12 +513,57 @@ def test_publishers_must_use_totp_when_the_setting_says_so(publisher, sheet, set
 # --- HTTP ----------------------------------------------------------------
 
 
+@pytest.mark.parametrize("next_url", ["https://evil.example/", "//evil.example/", "javascript:alert(1)", ""])
+def test_a_refused_or_missing_next_lands_on_the_admin_index(editor, next_url):
+    response = Client().post(
+        reverse("admin:login"), {"username": "editor", "password": PASSWORD, "otp_token": "", "next": next_url}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:index")
+
+
+
+
 def test_public_pages_send_a_csp_without_unsafe_inline(client, example_org):
     for url in ("/qolead/", "/qolead/versions/", "/qolead/versions/1/diff/"):
         policy = client.get(url)["Content-Security-Policy"]
         assert "default-src 'self'" in policy
         assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
         assert "frame-ancestors 'none'" in policy
+
+
+PUBLIC_URLS = [
+    "/",
+    "/qolead/",
+    "/qolead/versions/",
+    "/qolead/versions/1/",
+    "/qolead/pdf/",
+    "/qolead/versions/1/pdf/",
+    "/qolead/current.json",
+    "/qolead/versions/1.json",
+    "/qolead/feed/",
+    "/no-such-agency/",
+]
+
+
+def test_public_responses_to_a_logged_in_staff_member_carry_no_cookie(editor, example_org):
+    client = Client()
+    assert admin_login(client, "editor", PASSWORD).status_code == 302
+    for url in PUBLIC_URLS:
+        response = client.get(url)
+        assert response.status_code in (200, 302, 404), url
+        assert not response.cookies, (url, response.cookies.output())
+    # The admin still refreshes the session (30 idle minutes from the last admin request).
+    assert "sessionid" in client.get(reverse("admin:index")).cookies
+
+
+def test_a_stale_session_cookie_is_not_deleted_by_a_public_response(example_org):
+    client = Client()
+    client.cookies["sessionid"] = "no-such-session"
+    response = client.get("/qolead/")
+    assert response.status_code == 200
+    assert "public" in response["Cache-Control"]
+    assert not response.cookies
 
 
 def test_security_headers(client, example_org, settings):
@@ -358,6 +592,13 @@ def test_deploy_check_reports_nothing_with_production_settings():
     result = run_manage(production_env(), "check", "--deploy", "--fail-level", "WARNING")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_deploy_check_still_sees_the_session_middleware():
+    # Django checks the session cookie's flags only when it finds its own
+    # SessionMiddleware in MIDDLEWARE (a subclass would silence the check).
+    result = run_manage(production_env(DJANGO_SECURE_COOKIES="false"), "check", "--deploy")
+    assert "security.W012" in result.stdout + result.stderr
 
 
 def test_production_settings_turn_on_https_protections():
