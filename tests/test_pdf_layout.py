@@ -1,0 +1,275 @@
+"""What a reader of the PDF gets, whatever staff typed: no text lost or clipped,
+the text layer equal to the form's text, typesetting like the paper form.
+
+Everything is read back from the PDF (poppler's pdftotext: the text layer and each
+word's position) or from WeasyPrint's own layout boxes, never from the HTML.
+"""
+
+import datetime
+import re
+import shutil
+import subprocess
+import unicodedata
+from html import unescape
+from xml.etree import ElementTree
+
+import pytest
+from django.conf import settings
+from django.utils import timezone
+
+from checklist.models import Answer
+from disclosures.layout import COMPLIANCE_FIELD, SHEET_LAYOUT
+from disclosures.models import DisclosureSheet
+from disclosures.pdf import normalize_base_url, publication_html, render_publication_pdf, static_url_fetcher
+from disclosures.snapshot import build_snapshot
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.real_pdf,
+    pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils (pdftotext) is not installed"),
+]
+
+MM = 72 / 25.4
+# static/css/pdf.css: @page { margin: 20mm 12mm 16mm 12mm }
+MARGIN_TOP, MARGIN_RIGHT, MARGIN_BOTTOM, MARGIN_LEFT = 20 * MM, 12 * MM, 16 * MM, 12 * MM
+TOLERANCE = 0.5  # pt: rounding of glyph advances
+# For a field without max_length (TextField), what a user may well paste.
+DEFAULT_MAX_LENGTH = 2000
+DATES = {
+    "published_at": datetime.datetime(2026, 4, 1, 9, 0, tzinfo=datetime.timezone.utc),
+    "sheet_updated_on": datetime.date(2026, 4, 1),
+    "checklist_updated_on": datetime.date(2026, 4, 1),
+}
+
+
+def squeeze(text):
+    """Text without whitespace: the PDF breaks lines where the layout does."""
+    return re.sub(r"\s+", "", text)
+
+
+def max_length(name, model=DisclosureSheet):
+    return model._meta.get_field(name).max_length or DEFAULT_MAX_LENGTH
+
+
+# ----------------------------------------------------------------- the PDF read back
+
+
+def pdf_of(sheet, tmp_path, **kwargs):
+    pdf = render_publication_pdf(build_snapshot(sheet), number=1, **DATES, **kwargs)
+    path = tmp_path / "draft.pdf"
+    path.write_bytes(pdf)
+    return path
+
+
+def pages_and_words(path):
+    """[(width, height, [(x0, y0, x1, y1, word), …]), …], words in drawing order."""
+    xhtml = subprocess.run(
+        ["pdftotext", "-raw", "-bbox", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    xhtml = re.sub(r"<!DOCTYPE[^>]*>", "", xhtml)
+    root = ElementTree.fromstring(xhtml.replace("&nbsp;", " "))
+    ns = {"x": "http://www.w3.org/1999/xhtml"}
+    pages = []
+    for page in root.iterfind(".//x:page", ns):
+        words = [
+            (float(w.get("xMin")), float(w.get("yMin")), float(w.get("xMax")), float(w.get("yMax")), w.text or "")
+            for w in page.iterfind("x:word", ns)
+        ]
+        pages.append((float(page.get("width")), float(page.get("height")), words))
+    return pages
+
+
+def body_texts(pages):
+    """Each page's text without the running header and page number, whitespace removed."""
+    return [
+        "".join(
+            squeeze(word)
+            for x0, y0, x1, y1, word in words
+            if y0 >= MARGIN_TOP - TOLERANCE and y1 <= height - MARGIN_BOTTOM + TOLERANCE
+        )
+        for _width, height, words in pages
+    ]
+
+
+def longest_prefix_in(value, text):
+    low, high = 0, len(value)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if value[:middle] in text:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def in_text_layer(value, texts):
+    """Whether `value` (whitespace aside) is in the text, unbroken or continued page after
+    page: a cell broken across pages goes on at the next page, where the two cells of a
+    row (保険者, 健診・保健指導機関) interleave, page by page."""
+    value = squeeze(value)
+    for start in range(len(texts)):
+        rest = value
+        for text in texts[start:]:
+            found = longest_prefix_in(rest, text)
+            if not found:
+                break
+            rest = rest[found:]
+            if not rest:
+                return True
+    return False
+
+
+def raw_text(path):
+    return subprocess.run(["pdftotext", "-raw", str(path), "-"], capture_output=True, text=True, check=True).stdout
+
+
+def words_outside_printable_area(pages):
+    outside = []
+    for number, (width, height, words) in enumerate(pages, start=1):
+        for x0, y0, x1, y1, word in words:
+            if x0 < MARGIN_LEFT - TOLERANCE or x1 > width - MARGIN_RIGHT + TOLERANCE or y0 < 0 or y1 > height:
+                outside.append((number, round(x0), round(x1), word[:40]))
+    return outside
+
+
+def layout_of(sheet, **kwargs):
+    """WeasyPrint's laid-out pages of the draft's PDF."""
+    import weasyprint
+
+    html = publication_html(build_snapshot(sheet), number=1, **DATES, **kwargs)
+    return weasyprint.HTML(
+        string=html, base_url=normalize_base_url(settings.STATIC_URL), url_fetcher=static_url_fetcher()
+    ).render()
+
+
+def text_overflowing_cells(document):
+    """Lines of text that stick out of their table cell (or, outside tables, the page area)."""
+    from weasyprint.formatting_structure import boxes
+
+    found = []
+
+    def walk(box, limit):
+        if isinstance(box, boxes.TableCellBox):
+            limit = (box.content_box_x(), box.content_box_x() + box.width, box)
+        if isinstance(box, boxes.TextBox):
+            left, right, _cell = limit
+            if box.position_x < left - TOLERANCE or box.position_x + box.width > right + TOLERANCE:
+                found.append((round(box.position_x), round(box.position_x + box.width), round(right), box.text[:40]))
+        for child in box.all_children() if hasattr(box, "all_children") else ():
+            walk(child, limit)
+
+    for page in document.pages:
+        page_box = page._page_box
+        walk(page_box, (page_box.content_box_x(), page_box.content_box_x() + page_box.width, None))
+    return found
+
+
+# ------------------------------------------------------------- hostile drafts
+
+
+def unbroken(prefix, length, alphabet="abcdefghijklmnopqrstuvwxyz0123456789"):
+    """`length` characters without a space or any break opportunity a browser would use."""
+    body = (alphabet * (length // len(alphabet) + 1))[: max(0, length - len(prefix))]
+    return (prefix + body)[:length]
+
+
+def long_url(length):
+    return unbroken("https://www.example.co.jp/ir/kessan/", length - 4) + ".pdf"
+
+
+def long_email(length):
+    local = unbroken("kessan.", 64)
+    labels = []
+    remaining = length - len(local) - 1 - len(".jp")
+    while remaining > 1:
+        label = unbroken("d", min(63, remaining - 1))
+        labels.append(label)
+        remaining -= len(label) + 1
+    return f"{local}@{'.'.join(labels)}.jp"
+
+
+def tick_every_box_with_a_detail(sheet):
+    """So that every detail field (その他, 内容, 回線種別, 媒体, …) is printed."""
+    sheet.similar_services = "yes"
+    sheet.service_contents = ["inspection", "billing", "data_exchange", "other"]
+    sheet.institution_selection = "yes"
+    sheet.data_in_methods = sheet.data_out_methods = ["online", "offline"]
+
+
+FREE_TEXT = [
+    name
+    for part in SHEET_LAYOUT
+    for name in part.fields
+    if name not in (COMPLIANCE_FIELD, "phone", "agency_code", "facility_prefectures", "website_url", "contact_email")
+    and DisclosureSheet._meta.get_field(name).get_internal_type() in ("CharField", "TextField")
+    and not DisclosureSheet._meta.get_field(name).choices
+]
+
+
+def hostile_unbroken(sheet):
+    """Every free-text field at its maximum, one unbroken run of Latin letters and digits;
+    the longest URL and e-mail address; every 実施時期 at its maximum."""
+    tick_every_box_with_a_detail(sheet)
+    for index, name in enumerate(FREE_TEXT):
+        setattr(sheet, name, unbroken(f"F{index:02d}", max_length(name)))
+    sheet.website_url = long_url(max_length("website_url"))
+    sheet.contact_email = long_email(max_length("contact_email"))
+    sheet.financial_reference = long_url(150) + unbroken("", max_length("financial_reference") - 150)
+    planned = unbroken("2027nen", max_length("planned_time", Answer))
+    for answer in sheet.checklist.answers.all():
+        answer.status, answer.planned_time = Answer.Status.PLANNED, planned
+        answer.save()
+    return sheet
+
+
+def hostile_lines(sheet):
+    """200 short lines in every text area; full-width digits and Japanese without a space
+    at the maximum of every one-line field."""
+    tick_every_box_with_a_detail(sheet)
+    for index, name in enumerate(FREE_TEXT):
+        field = DisclosureSheet._meta.get_field(name)
+        if field.get_internal_type() == "TextField":
+            setattr(sheet, name, "\n".join(f"第{index}欄の{line}行目" for line in range(1, 201)))
+        else:
+            digits = unbroken(f"欄{index}", max_length(name) // 2, "０１２３４５６７８９")
+            setattr(sheet, name, digits + unbroken("", max_length(name) - len(digits), "重要事項開示資料"))
+    return sheet
+
+
+HOSTILE_DRAFTS = {"unbroken": hostile_unbroken, "lines": hostile_lines}
+
+
+@pytest.fixture(params=list(HOSTILE_DRAFTS))
+def hostile_sheet(request, sheet):
+    HOSTILE_DRAFTS[request.param](sheet)
+    sheet.full_clean()  # what is typed here could be typed in the admin
+    sheet.save()
+    return sheet
+
+
+def typed_strings(sheet):
+    values = [getattr(sheet, name) for name in FREE_TEXT + ["website_url", "contact_email"]]
+    values += [answer.planned_time for answer in sheet.checklist.answers.all()]
+    return [value for value in values if value]
+
+
+# ------------------------------------------------------------------------ point 1
+
+
+def test_every_typed_string_is_in_the_text_layer(hostile_sheet, tmp_path):
+    texts = body_texts(pages_and_words(pdf_of(hostile_sheet, tmp_path)))
+    missing = [value[:60] for value in typed_strings(hostile_sheet) if not in_text_layer(value, texts)]
+    assert not missing
+
+
+def test_no_word_lies_outside_the_printable_area(hostile_sheet, tmp_path):
+    pages = pages_and_words(pdf_of(hostile_sheet, tmp_path))
+    assert not words_outside_printable_area(pages)
+
+
+def test_no_text_sticks_out_of_its_cell(hostile_sheet):
+    assert not text_overflowing_cells(layout_of(hostile_sheet))
+
+
+def test_the_example_stays_inside_its_cells(sheet):
+    assert not text_overflowing_cells(layout_of(sheet))
