@@ -63,9 +63,10 @@ def pdf_of(sheet, tmp_path, **kwargs):
 
 def pages_and_words(path):
     """[(width, height, [(x0, y0, x1, y1, word), …]), …], words in drawing order."""
-    xhtml = subprocess.run(
-        ["pdftotext", "-raw", "-bbox", str(path), "-"], capture_output=True, text=True, check=True
-    ).stdout
+    xhtml = subprocess.run(["pdftotext", "-raw", "-bbox", str(path), "-"], capture_output=True, check=True).stdout
+    # poppler writes a non-BMP character of the <title> (the PDF's metadata, not its text
+    # layer) as two encoded surrogates.
+    xhtml = xhtml.decode("utf-8", errors="replace")
     xhtml = re.sub(r"<!DOCTYPE[^>]*>", "", xhtml)
     root = ElementTree.fromstring(xhtml.replace("&nbsp;", " "))
     ns = {"x": "http://www.w3.org/1999/xhtml"}
@@ -273,3 +274,83 @@ def test_no_text_sticks_out_of_its_cell(hostile_sheet):
 
 def test_the_example_stays_inside_its_cells(sheet):
     assert not text_overflowing_cells(layout_of(sheet))
+
+
+# ------------------------------------------------------------------------ point 2
+
+# Pairs (and triples) that one glyph of Noto Sans JP serves: the text layer must still say
+# which one was typed. ㈱ ① 髙 𠮷 are there because real names and addresses use them.
+LOOKALIKES = {
+    "name": "㈱髙﨑𠮷德神神",
+    "address": "東京都千代田区一丁目1‐2－3ー4-5‑6 ⼀番館①➀",
+    "hours_office": "平日9:00〜17:00（土曜9：00～12：00）",
+    "hours_system": "24時間365日〜",
+    "financial_reference": "決算公告…⋯ 〈官報〉〈電子公告〉 ・中黒",
+}
+
+
+def snapshot_strings(snapshot):
+    """Every string the document prints from the snapshot, as it prints it."""
+    from disclosures.snapshot import cell_text
+
+    sheet, checklist = snapshot["sheet"], snapshot["checklist"]
+    strings = [sheet["title"], *sheet["instructions"], sheet["update_instruction"]]
+    strings += [f"注{note['number']}) {note['text']}" for note in sheet["notes"]]
+    for part in sheet["parts"]:
+        strings += [part["title"]["text"], *part["columns"]]
+        for row in part["rows"]:
+            strings += [label["text"] for label in row["labels"]]
+            strings += [cell_text(cell) for cell in row["cells"]]
+    template = checklist["template"]
+    strings += [template["guideline_title"], template["title"], template["preamble"], *template["instructions"]]
+    for section in checklist["sections"]:
+        strings.append(section["title"])
+        for item in section["items"]:
+            strings += [item["text"], *item["sub_items"], f"({item['planned_time']})"]
+        strings += [note["text"] for note in section["notes"]]
+    return [string for string in strings if squeeze(string)]
+
+
+@pytest.fixture
+def lookalike_sheet(sheet):
+    for name, value in LOOKALIKES.items():
+        setattr(sheet, name, value)
+    sheet.full_clean()
+    sheet.save()
+    return sheet
+
+
+def test_text_layer_is_the_snapshot_code_point_for_code_point(lookalike_sheet, tmp_path):
+    texts = body_texts(pages_and_words(pdf_of(lookalike_sheet, tmp_path)))
+    missing = [
+        (string[:50], [f"U+{ord(c):04X}" for c in string if ord(c) > 0x2000][:8])
+        for string in snapshot_strings(build_snapshot(lookalike_sheet))
+        if not in_text_layer(string, texts)
+    ]
+    assert not missing
+
+
+def test_preamble_keeps_its_fullwidth_tilde_when_a_field_has_a_wave_dash(lookalike_sheet, tmp_path):
+    text = raw_text(pdf_of(lookalike_sheet, tmp_path))
+    assert "1章\uff5e6章" in text  # 「1章～6章」 as the official form prints it
+    assert "9:00\u301c17:00" in text  # 〜 as typed
+    assert "9：00\uff5e12：00" in text
+
+
+def test_variant_fonts_hold_exactly_the_code_points_sharing_a_glyph():
+    """static/fonts/NotoSansJP-Variant*.ttf and their rules in pdf-fonts.css are what
+    scripts/pdf_font_variants.py makes from the shipped Noto files."""
+    from django.contrib.staticfiles import finders
+    from fontTools.ttLib import TTFont
+
+    from disclosures.pdf import VARIANT_FILE, glyph_sharing_variants, variant_font_faces
+
+    variants = glyph_sharing_variants()
+    assert 0xFF5E in variants[0] and 0x301C not in set().union(*variants)  # 〜 stays in Noto
+    for number, code_points in enumerate(variants, start=1):
+        for style in ("Regular", "Bold"):
+            path = finders.find(VARIANT_FILE.format(number, style))
+            # and the space, which Pango takes from the font of the character beside it
+            assert set(TTFont(path, lazy=True).getBestCmap()) == code_points | {0x20}
+    css = (settings.BASE_DIR / "static/css/pdf-fonts.css").read_text(encoding="utf-8")
+    assert css.endswith(variant_font_faces())
