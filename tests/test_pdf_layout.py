@@ -354,3 +354,97 @@ def test_variant_fonts_hold_exactly_the_code_points_sharing_a_glyph():
             assert set(TTFont(path, lazy=True).getBestCmap()) == code_points | {0x20}
     css = (settings.BASE_DIR / "static/css/pdf-fonts.css").read_text(encoding="utf-8")
     assert css.endswith(variant_font_faces())
+
+
+# ------------------------------------------------------------------------ point 3
+
+
+def lines(pages):
+    """Per page, the printed lines: words side by side (label cell, value cell and a raised
+    note marker alike), joined left to right without whitespace."""
+    result = []
+    for _width, _height, words in pages:
+        page_lines = []
+        for word in sorted(words, key=lambda w: (w[1], w[0])):
+            centre = (word[1] + word[3]) / 2
+            line = next((line for line in page_lines if line["top"] <= centre <= line["bottom"]), None)
+            if line is None:
+                line = {"top": word[1], "bottom": word[3], "words": []}
+                page_lines.append(line)
+            line["words"].append(word)
+        result.append(["".join(squeeze(w[4]) for w in sorted(line["words"])) for line in page_lines])
+    return result
+
+
+def on_one_line(text, page_lines):
+    text = squeeze(text)
+    return any(text in line for page in page_lines for line in page)
+
+
+def markers(label):
+    return "".join(f"注{n})" for n in label["notes"])
+
+
+@pytest.fixture
+def example_pages(sheet, tmp_path):
+    return pages_and_words(pdf_of(sheet, tmp_path))
+
+
+def test_short_labels_header_cells_and_note_markers_never_break(sheet, example_pages):
+    page_lines = lines(example_pages)
+    broken = []
+    for part in build_snapshot(sheet)["sheet"]["parts"]:
+        labels = [part["title"], *(label for row in part["rows"] for label in row["labels"])]
+        for label in labels:
+            # A note marker stays with the label's last characters (「事務手数料等注10)」).
+            if not on_one_line(label["text"][-2:] + markers(label), page_lines):
+                broken.append(label["text"] + markers(label))
+            # A short label is not broken at all (「窓口となるメールアドレス」).
+            if label is not part["title"] and len(label["text"]) <= 12:
+                if not on_one_line(label["text"] + markers(label), page_lines):
+                    broken.append(label["text"] + markers(label))
+        broken += [column for column in part["columns"] if not on_one_line(column, page_lines)]
+    # The checklist's header cells (「実施予定(実施時期)」).
+    broken += [cell for cell in ("No", "チェック項目", "実施済", "実施予定(実施時期)") if not on_one_line(cell, page_lines)]
+    assert not broken
+
+
+def test_option_labels_never_break(sheet, example_pages):
+    """Lines break between options, never inside one (「□特に無し」)."""
+    page_lines = lines(example_pages)
+    broken = [
+        ("■" if option["checked"] else "□") + option["label"]
+        for part in build_snapshot(sheet)["sheet"]["parts"]
+        for row in part["rows"]
+        for cell in row["cells"]
+        if cell["kind"] == "options"
+        for option in cell["options"]
+        if not on_one_line(("■" if option["checked"] else "□") + option["label"], page_lines)
+    ]
+    assert not broken
+
+
+def page_of(text, texts):
+    return next(number for number, page in enumerate(texts) if squeeze(text) in page)
+
+
+def test_no_table_starts_with_fewer_than_two_rows_at_a_page_foot(sheet, example_pages):
+    texts = body_texts(example_pages)
+    snapshot = build_snapshot(sheet)
+    alone = []
+    for part in snapshot["sheet"]["parts"]:
+        if len(part["rows"]) >= 2:
+            page = page_of(part["title"]["text"], texts)
+            for row in part["rows"][:2]:
+                if squeeze(row["labels"][-1]["text"]) not in texts[page]:
+                    alone.append(part["title"]["text"])
+    for section in snapshot["checklist"]["sections"]:
+        page = page_of(section["title"], texts)
+        for item in section["items"][:2]:
+            if squeeze(item["text"])[:30] not in texts[page]:
+                alone.append(section["title"])
+    assert not alone
+
+
+def test_the_example_takes_seven_pages_at_most(example_pages):
+    assert len(example_pages) <= 7
