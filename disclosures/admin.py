@@ -4,7 +4,7 @@ from django.contrib.admin.utils import get_fields_from_path, unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.forms.models import BaseInlineFormSet
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -22,7 +22,7 @@ from .layout import COMPLIANCE_FIELD, SHEET_LAYOUT
 from .models import DisclosureSheet, Membership, Organization, Publication
 from .notes import SHEET_NOTES, note_marker
 from .permissions import is_member, publish_refusal
-from .publishing import PublishError, draft_problems, publish
+from .publishing import NothingChanged, PublishError, draft_problems, publication_outcome, publish
 from .snapshot import build_snapshot, japanese_date
 
 
@@ -259,6 +259,11 @@ class DisclosureSheetAdmin(ScopedHistoryAdmin):
                 name="disclosures_disclosuresheet_preview",
             ),
             path(
+                "<int:pk>/preview/pdf/",
+                self.admin_site.admin_view(self.preview_pdf_view),
+                name="disclosures_disclosuresheet_preview_pdf",
+            ),
+            path(
                 "<int:pk>/publish/",
                 self.admin_site.admin_view(self.publish_view),
                 name="disclosures_disclosuresheet_publish",
@@ -287,6 +292,39 @@ class DisclosureSheetAdmin(ScopedHistoryAdmin):
         }
         return TemplateResponse(request, "disclosures/publication_detail.html", context)
 
+    def preview_pdf_view(self, request, pk):
+        """The draft's PDF as publishing would render it now, marked 下書き on every page.
+        Rendered on each request: never stored, never cached, never public."""
+        from .pdf import PdfRenderError, render_publication_pdf
+
+        sheet = self.get_sheet(request, pk)
+        snapshot = build_snapshot(sheet)
+        try:
+            number, sheet_updated_on, checklist_updated_on = publication_outcome(sheet, snapshot=snapshot)
+        except NothingChanged:
+            live = sheet.organization.publications.defer("snapshot", "pdf").order_by("-number").first()
+            number, sheet_updated_on, checklist_updated_on = (
+                live.number,
+                live.sheet_updated_on,
+                live.checklist_updated_on,
+            )
+        try:
+            pdf = render_publication_pdf(
+                snapshot,
+                number=number,
+                published_at=timezone.now(),
+                sheet_updated_on=sheet_updated_on,
+                checklist_updated_on=checklist_updated_on,
+                draft=True,
+            )
+        except PdfRenderError as error:
+            messages.error(request, error.message)
+            return redirect("admin:disclosures_disclosuresheet_change", sheet.pk)
+        response = HttpResponse(pdf, content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="{sheet.organization.slug}-draft.pdf"'
+        response["Cache-Control"] = "no-store, private"
+        return response
+
     def publish_view(self, request, pk):
         sheet = self.get_sheet(request, pk)
         refusal = publish_refusal(request.user, sheet.organization_id)
@@ -313,6 +351,14 @@ class DisclosureSheetAdmin(ScopedHistoryAdmin):
                     f"チェックリスト {japanese_date(publication.checklist_updated_on)}）。",
                 )
                 return redirect("admin:disclosures_disclosuresheet_change", sheet.pk)
+        outcome = None
+        if not problems:
+            effective_date = form.cleaned_data.get("effective_date") if form.is_bound and form.is_valid() else None
+            try:
+                # The 版 and both 最終更新日 this draft would get, shown before the button.
+                outcome = publication_outcome(sheet, effective_date=effective_date)
+            except PublishError as error:  # unchanged, or a wrong effective date
+                problems = error.problems
         changes = diff_snapshots(live.snapshot, build_snapshot(sheet)) if live and not problems else None
         context = {
             **self.admin_site.each_context(request),
@@ -323,6 +369,7 @@ class DisclosureSheetAdmin(ScopedHistoryAdmin):
             "form": form,
             "problems": problems,
             "changes": changes,
+            "outcome": outcome,
         }
         return TemplateResponse(request, "admin/disclosures/publish.html", context)
 
@@ -336,11 +383,13 @@ class DisclosureSheetAdmin(ScopedHistoryAdmin):
     def organization_link(self, sheet):
         return format_html(
             '<a href="{}">{}</a>（/{}/） — <a href="{}" target="_blank" rel="noopener">プレビュー</a>'
+            ' / <a href="{}" target="_blank" rel="noopener">PDFプレビュー（下書き）</a>'
             ' / <a href="{}">公開…</a>',
             reverse("admin:disclosures_organization_change", args=[sheet.organization_id]),
             sheet.organization.name,
             sheet.organization.slug,
             reverse("admin:disclosures_disclosuresheet_preview", args=[sheet.pk]),
+            reverse("admin:disclosures_disclosuresheet_preview_pdf", args=[sheet.pk]),
             reverse("admin:disclosures_disclosuresheet_publish", args=[sheet.pk]),
         )
 

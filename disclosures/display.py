@@ -31,13 +31,14 @@ def arrange_part(part, notes):
                 ):
                     span += 1
             colspan = depth - len(row["labels"]) + 1 if level == len(row["labels"]) - 1 else 1
-            label_cells.append({"label": label, "rowspan": span, "colspan": colspan})
+            label_cells.append({"label": label, "rowspan": span, "colspan": colspan, "level": level + 1})
         rows.append({"labels": label_cells, "cells": row["cells"], "label_depth": depth})
     return {
         "title": part["title"],
         "columns": part["columns"],
         "rows": rows,
         "depth": depth,
+        "levels": list(range(1, depth + 1)),  # the label columns (the PDF sets their widths)
         "row_count": len(rows) + (1 if part["columns"] else 0),
         "notes": [{"number": n, "text": notes[n]} for n in part["notes"]],
     }

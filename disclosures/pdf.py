@@ -438,10 +438,12 @@ def render_pdf(
     return pdf
 
 
-def render_publication_pdf(snapshot, *, number, published_at, sheet_updated_on, checklist_updated_on):
-    """The auditors' PDF of a version: the page's document templates, print CSS,
-    the organisation, version and publication date on every page."""
-    from django.conf import settings
+def publication_html(
+    snapshot, *, number, published_at, sheet_updated_on, checklist_updated_on, draft=False
+):
+    """The HTML the auditors' PDF of a version is rendered from: the page's document
+    templates, print CSS, the organisation, version and publication date on every page.
+    ``draft``: the staff's preview of an unpublished draft, marked 下書き on every page."""
     from django.template.loader import render_to_string
     from django.utils import timezone
 
@@ -455,17 +457,38 @@ def render_publication_pdf(snapshot, *, number, published_at, sheet_updated_on, 
         checklist_updated_on=checklist_updated_on,
     )
     published_on = japanese_date(timezone.localdate(published_at))
-    context.update(published_at=published_at, published_on=published_on)
-    html = render_to_string("disclosures/pdf.html", context)
+    context.update(published_at=published_at, published_on=published_on, draft=draft)
+    return render_to_string("disclosures/pdf.html", context)
+
+
+def render_publication_pdf(
+    snapshot, *, number, published_at, sheet_updated_on, checklist_updated_on, draft=False
+):
+    """The auditors' PDF of a version (or, with ``draft``, the staff's preview of one)."""
+    from django.conf import settings
+    from django.utils import timezone
+
+    from .snapshot import japanese_date
+
+    html = publication_html(
+        snapshot,
+        number=number,
+        published_at=published_at,
+        sheet_updated_on=sheet_updated_on,
+        checklist_updated_on=checklist_updated_on,
+        draft=draft,
+    )
+    published_on = japanese_date(timezone.localdate(published_at))
     organization_name = snapshot["sheet"]["values"]["name"]
+    marker = "（下書き）" if draft else ""
     return render_pdf(
         html,
         base_url=settings.STATIC_URL,
-        title=f"{snapshot['sheet']['title']} {organization_name} 第{number}版",
+        title=f"{snapshot['sheet']['title']} {organization_name} 第{number}版{marker}",
         author=organization_name,
         subject=(
             f"{snapshot['sheet']['title']} と 別添 {snapshot['checklist']['template']['title']}"
-            f"（第{number}版、{published_on}公開）"
+            f"（第{number}版、{published_on}{'プレビュー' if draft else '公開'}）"
         ),
         keywords="代行機関, 特定健診, 特定保健指導, 重要事項, ガイドライン遵守チェックリスト",
         created=published_at,
@@ -496,3 +519,77 @@ def unprintable_characters(text: str) -> list[str]:
         if char not in "\n\r\t" and ord(char) not in printable and char not in found:
             found.append(char)
     return found
+
+
+# One glyph of Noto Sans JP serves several code points (〜 U+301C and ～ U+FF5E, 神 U+795E
+# and U+FA19, - U+002D and ‑ U+2011…). A PDF font maps each glyph to one text, so once two
+# of them occur, pdftotext and copy-paste turn one into the other. So the N-th extra code
+# point of every such glyph is drawn from "Portal Sans JP Variant N", a subset of Noto
+# holding only those code points (static/fonts/NotoSansJP-VariantN-*.ttf, made by
+# scripts/pdf_font_variants.py), placed first in the font stack: each variant is a font of
+# its own in the PDF, with its own text for the glyph. (Declaring the full Noto file again
+# with a unicode-range does not work: fontconfig takes both faces for one font.)
+SHARING_FONTS = {400: "fonts/NotoSansJP-Regular.ttf", 700: "fonts/NotoSansJP-Bold.ttf"}
+VARIANT_FAMILY = "Portal Sans JP Variant {}"
+VARIANT_FILE = "fonts/NotoSansJP-Variant{}-{}.ttf"  # number, Regular/Bold
+
+
+@functools.cache
+def glyph_sharing_variants() -> tuple[frozenset[int], ...]:
+    """The code points each variant family must draw: the second code point of every
+    glyph serving several, then the third…. "Portal Sans JP" keeps the one that NFKC
+    leaves unchanged (一 U+4E00, not the radical ⼀ U+2F00; 神 U+795E, not U+FA19), else
+    the one the glyph is named after, else the lowest."""
+    import unicodedata
+    from collections import defaultdict
+
+    from django.contrib.staticfiles import finders
+    from fontTools.ttLib import TTFont
+
+    levels = defaultdict(set)
+    for name in SHARING_FONTS.values():
+        by_glyph = defaultdict(list)
+        for code_point, glyph in TTFont(finders.find(name), lazy=True).getBestCmap().items():
+            by_glyph[glyph].append(code_point)
+        for glyph, code_points in by_glyph.items():
+            named = re.fullmatch(r"uni([0-9A-F]{4})|u([0-9A-F]{4,6})", glyph)
+            first = int(named[1] or named[2], 16) if named else None
+            ordered = sorted(
+                code_points,
+                key=lambda code_point: (
+                    unicodedata.normalize("NFKC", chr(code_point)) != chr(code_point),
+                    code_point != first,
+                    code_point,
+                ),
+            )
+            for level, code_point in enumerate(ordered[1:]):
+                levels[level].add(code_point)
+    return tuple(frozenset(levels[level]) for level in sorted(levels))
+
+
+def unicode_range(code_points) -> str:
+    """``U+20, U+2D-2F`` for a CSS unicode-range descriptor."""
+    ranges = []
+    for code_point in sorted(code_points):
+        if ranges and ranges[-1][1] == code_point - 1:
+            ranges[-1][1] = code_point
+        else:
+            ranges.append([code_point, code_point])
+    return ", ".join(f"U+{a:X}" if a == b else f"U+{a:X}-{b:X}" for a, b in ranges)
+
+
+def variant_font_faces() -> str:
+    """The @font-face rules of the variant families, as pdf-fonts.css holds them."""
+    rules = []
+    for number, code_points in enumerate(glyph_sharing_variants(), start=1):
+        for weight, style in ((400, "Regular"), (700, "Bold")):
+            rules.append(
+                "@font-face {\n"
+                f'  font-family: "{VARIANT_FAMILY.format(number)}";\n'
+                f'  src: url("../{VARIANT_FILE.format(number, style)}") format("truetype");\n'
+                f"  font-weight: {weight};\n"
+                "  font-style: normal;\n"
+                f"  unicode-range: {unicode_range(code_points)};\n"
+                "}\n"
+            )
+    return "\n".join(rules)

@@ -180,6 +180,23 @@ class PublishAction:
         )
 
 
+def publication_outcome(sheet, *, effective_date=None, snapshot=None):
+    """What publishing the draft now would give, without publishing: (版, 概要の最終更新日,
+    チェックリストの最終更新日), decided exactly as execute() decides them. Raises
+    NothingChanged (or PublishError for a wrong effective date) as publishing would."""
+    snapshot = snapshot if snapshot is not None else build_snapshot(sheet)
+    sheet_digest, checklist_digest = document_digests(snapshot)
+    previous = (
+        Publication.objects.filter(organization=sheet.organization_id)
+        .defer("snapshot", "pdf")
+        .order_by("-number")
+        .first()
+    )
+    action = PublishAction(sheet, effective_date=effective_date)
+    dates = action._updated_on(previous, timezone.localdate(), sheet_digest, checklist_digest)
+    return ((previous.number + 1) if previous else 1, *dates)
+
+
 def publish(sheet, *, user=None, change_note, effective_date=None):
     action = PublishAction(sheet, user=user, change_note=change_note, effective_date=effective_date)
     action.check()
