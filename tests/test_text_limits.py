@@ -335,11 +335,6 @@ def test_with_the_checklist_edition_at_its_maximum_too_the_pdf_stays_bounded(cli
 
 
 @pytest.mark.real_pdf
-@pytest.mark.xfail(
-    reason="long unbroken words (the 254-character e-mail address) run off the page until pdf.css "
-    "wraps them (issue 11, another branch)",
-    strict=False,
-)
 def test_at_every_maximum_no_word_runs_off_the_pdf_page(client, example_org):
     fill_to_the_maximum(example_org.sheet)
     publish(example_org.sheet, change_note="上限")
