@@ -18,6 +18,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from checklist.models import Answer
+from disclosure_portal.text_limits import MaxLinesValidator
 from disclosures.layout import COMPLIANCE_FIELD, SHEET_LAYOUT
 from disclosures.models import DisclosureSheet
 from disclosures.pdf import normalize_base_url, publication_html, render_publication_pdf, static_url_fetcher
@@ -49,6 +50,12 @@ def squeeze(text):
 
 def max_length(name, model=DisclosureSheet):
     return model._meta.get_field(name).max_length or DEFAULT_MAX_LENGTH
+
+
+def max_lines(name, model=DisclosureSheet, default=200):
+    """The field's line limit (MaxLinesValidator), or what a user may well paste."""
+    limits = [v.limit_value for v in model._meta.get_field(name).validators if isinstance(v, MaxLinesValidator)]
+    return min(limits, default=default)
 
 
 # ----------------------------------------------------------------- the PDF read back
@@ -224,13 +231,20 @@ def hostile_unbroken(sheet):
 
 
 def hostile_lines(sheet):
-    """200 short lines in every text area; full-width digits and Japanese without a space
-    at the maximum of every one-line field."""
+    """As many lines as every text area takes (its line limit, 200 without one), together
+    at its maximum length; full-width digits and Japanese without a space at the maximum
+    of every one-line field."""
     tick_every_box_with_a_detail(sheet)
     for index, name in enumerate(FREE_TEXT):
         field = DisclosureSheet._meta.get_field(name)
         if field.get_internal_type() == "TextField":
-            setattr(sheet, name, "\n".join(f"第{index}欄の{line}行目" for line in range(1, 201)))
+            count = max_lines(name)
+            width = (max_length(name) + 1) // count - 1  # each line and its line break
+            setattr(
+                sheet,
+                name,
+                "\n".join(f"第{index}欄の{line}行目".ljust(width, "あ")[:width] for line in range(1, count + 1)),
+            )
         else:
             digits = unbroken(f"欄{index}", max_length(name) // 2, "０１２３４５６７８９")
             setattr(sheet, name, digits + unbroken("", max_length(name) - len(digits), "重要事項開示資料"))
