@@ -16,6 +16,8 @@ need not pay for it.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import datetime
 import functools
 import io
@@ -34,6 +36,18 @@ class PdfSigningError(Exception):
         self.message = message
         self.detail = detail
         super().__init__(f"{message}\n--\n{detail}" if detail else message)
+
+
+def _outside_event_loop(function, *args, **kwargs):
+    """Call one of pyHanko's synchronous functions, which run asyncio.run() inside:
+    in a thread of its own when this thread already runs an event loop (an ASGI
+    server, Playwright's sync API in the browser tests)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return function(*args, **kwargs)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as executor:
+        return executor.submit(function, *args, **kwargs).result()
 
 
 def configured_p12() -> tuple[str, str]:
@@ -93,7 +107,7 @@ def sign_pdf(pdf: bytes) -> bytes:
             subfilter=fields.SigSeedSubFilter.PADES,
             reason=SIGNATURE_REASON,
         )
-        signed = signers.sign_pdf(writer, metadata, signer=signer).getvalue()
+        signed = _outside_event_loop(signers.sign_pdf, writer, metadata, signer=signer).getvalue()
     except PdfSigningError:
         raise
     except Exception as error:  # pyHanko raises many kinds (PdfReadError, SigningError, ...)
@@ -160,7 +174,7 @@ def check_signatures(pdf: bytes) -> list[SignatureCheck]:
             certificate, subject, fingerprint = None, "(不明)", ""
         try:
             context = ValidationContext(trust_roots=[certificate] if certificate else [])
-            status = validate_pdf_signature(embedded, context)
+            status = _outside_event_loop(validate_pdf_signature, embedded, context)
             intact, valid = bool(status.intact), bool(status.valid)
             whole = status.coverage is not None and status.coverage.name == "ENTIRE_FILE"
             signed_at = status.signer_reported_dt

@@ -179,3 +179,9 @@ def test_verify_pdf_says_a_file_that_is_no_pdf_cannot_be_checked(db, tmp_path):
 def test_verify_pdf_of_a_missing_file_is_a_clear_error(db, tmp_path):
     with pytest.raises(CommandError, match="ファイルを読めません"):
         call_command("verify_pdf", str(tmp_path / "missing.pdf"), stdout=io.StringIO())
+
+
+def test_answers_are_never_served_from_a_cache(client, version_1):
+    # Whether a version is current changes with the next publication.
+    for url in (f"/verify/{version_1.pdf_sha256}.json", f"/verify/?sha256={version_1.pdf_sha256}"):
+        assert "no-cache" in client.get(url)["Cache-Control"], url
