@@ -172,3 +172,16 @@ def test_create_signing_certificate_makes_one_on_the_first_run_only_and_says_so(
     call_command("create_signing_certificate", stdout=out)
     assert "作成済み" in out.getvalue()
     assert path.read_bytes() == content
+
+
+def test_an_image_without_alternative_text_is_refused_in_the_tagged_pdf():
+    from disclosures.pdf import PdfRenderError
+
+    from .test_pdf_rendering import document, render
+
+    png = (
+        "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4"
+        "nGNgYGD4DwABBAEAwS2OUAAAAABJRU5ErkJggg=="
+    )
+    with pytest.raises(PdfRenderError, match="alt"):
+        render(document(f'<p>画像 <img src="{png}" width="10" height="10"></p>'))
