@@ -90,6 +90,21 @@ def load_signer():
     return _load_signer(path, modified_ns, password)
 
 
+def _keep_producer_consistent(writer) -> None:
+    """PDF/A wants the document information dictionary to say what the XMP metadata
+    says. pyHanko writes its own name as the XMP producer but appends it to the
+    info dictionary's (``WeasyPrint …; pyHanko …``): name the same producer in both.
+    (It updates the modification date in both consistently.)"""
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.metadata.model import VENDOR
+
+    reference = writer.trailer.raw_get("/Info") if "/Info" in writer.trailer else None
+    if isinstance(reference, generic.IndirectObject):
+        info = reference.get_object()
+        info["/Producer"] = generic.TextStringObject(VENDOR)
+        writer.mark_update(reference)
+
+
 def sign_pdf(pdf: bytes) -> bytes:
     """``pdf`` with the portal's PAdES B-B signature appended (incremental update).
 
@@ -101,6 +116,7 @@ def sign_pdf(pdf: bytes) -> bytes:
     signer = load_signer()
     try:
         writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+        _keep_producer_consistent(writer)
         metadata = signers.PdfSignatureMetadata(
             field_name=SIGNATURE_FIELD,
             md_algorithm="sha256",

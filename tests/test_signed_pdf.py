@@ -73,6 +73,10 @@ def test_signed_pdf_keeps_pdf_a_3b_identification_and_embedded_fonts(real_pdf):
         for font in page["/Resources"]["/Font"].values():
             descriptor = font.get_object()["/DescendantFonts"][0].get_object()["/FontDescriptor"]
             assert "/FontFile2" in descriptor
+    # The information dictionary still says what the XMP metadata says.
+    info = reader.trailer["/Info"].get_object()
+    assert f'pdf:Producer="{info["/Producer"]}"' in xmp or f"<pdf:Producer>{info['/Producer']}<" in xmp
+    assert reader.metadata.title in xmp
     # The signature is an incremental update: the rendered file is kept in front of it.
     assert real_pdf.count(b"%%EOF") >= 2
 
