@@ -11,7 +11,7 @@ import hashlib
 import json
 import zipfile
 
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date
@@ -120,7 +120,10 @@ def archive_zip(request, slug):
     )
     last_modified = int(latest.published_at.timestamp())
     response = get_conditional_response(request, etag=etag, last_modified=last_modified)
-    if response is None:
+    if response is None and request.method == "HEAD":
+        # The headers only: no version's PDF is read for them.
+        response = HttpResponse(content_type="application/zip")
+    elif response is None:
         # Up to the version the ETag names, even if another is published meanwhile.
         numbers = list(
             Publication.objects.filter(organization=organization, number__lte=latest.number)
@@ -130,10 +133,10 @@ def archive_zip(request, slug):
         response = StreamingHttpResponse(
             archive_chunks(organization, numbers, latest), content_type="application/zip"
         )
-        published_on = timezone.localdate(latest.published_at)
-        response.headers["Content-Disposition"] = (
-            f'attachment; filename="{organization.slug}-archive-v{latest.number}-{published_on:%Y-%m-%d}.zip"'
-        )
+    published_on = timezone.localdate(latest.published_at)
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{organization.slug}-archive-v{latest.number}-{published_on:%Y-%m-%d}.zip"'
+    )
     response.headers["ETag"] = etag
     response.headers["Last-Modified"] = http_date(last_modified)
     patch_cache_control(response, public=True, max_age=60)

@@ -101,3 +101,11 @@ def test_archive_of_an_unknown_organisation_is_404(client, db):
 def test_versions_page_links_the_archive(client, example_org):
     page = client.get("/qolead/versions/").content.decode()
     assert 'href="/qolead/archive.zip"' in page
+
+
+def test_head_of_the_archive_reads_no_pdf(client, three_versions):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.head("/qolead/archive.zip")
+    assert response.status_code == 200 and response["ETag"]
+    assert response["Content-Disposition"].startswith('attachment; filename="qolead-archive-v3-')
+    assert len(queries) == 1
