@@ -38,7 +38,9 @@ def choose(page, base, path):
     page.locator("#verify-file").set_input_files(str(path))
 
 
-def test_verify_page_tells_current_replaced_and_never_published_copies(page, live_server, example_org, tmp_path, axe):
+def test_verify_page_tells_current_replaced_and_never_published_copies(
+    page, live_server, example_org, tmp_path, axe, screenshots_dir
+):
     base = live_server.url
     page.goto(f"{base}/qolead/")
     with page.expect_download() as download:
@@ -62,6 +64,7 @@ def test_verify_page_tells_current_replaced_and_never_published_copies(page, liv
     expect(result).to_contain_text("株式会社QOL e a d の 第1版")
     expect(result).to_contain_text(re.compile(r"第2版（" + published_on + r"[^）]+公開）に置き換えられました"))
     expect(result).not_to_contain_text("現在の版です。")
+    page.screenshot(path=str(screenshots_dir / "verify-replaced-version.png"), full_page=True)
 
     altered = tmp_path / "altered-v1.pdf"
     altered.write_bytes(alter_one_byte(original.read_bytes()))
