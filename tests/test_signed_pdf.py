@@ -189,3 +189,30 @@ def test_an_image_without_alternative_text_is_refused_in_the_tagged_pdf():
     )
     with pytest.raises(PdfRenderError, match="alt"):
         render(document(f'<p>画像 <img src="{png}" width="10" height="10"></p>'))
+
+
+def test_make_run_creates_the_development_certificate_before_loading_the_example():
+    from pathlib import Path
+
+    makefile = (Path(__file__).resolve().parents[1] / "Makefile").read_text(encoding="utf-8")
+    example = makefile.split("\nexample:", 1)[1].split("\n\n", 1)[0]
+    assert "manage.py create_signing_certificate" in example
+    assert example.index("create_signing_certificate") < example.index("load_example")
+    assert "$(DEV)" in example.split("create_signing_certificate")[0].splitlines()[-1]  # DEBUG: var/ default
+
+
+def test_the_certificate_defaults_under_var_only_in_debug_and_production_has_none():
+    from .test_example_and_setup import run_django
+
+    code = "from django.conf import settings; print(repr(settings.PDF_SIGNING_P12))"
+    development = run_django({"DJANGO_DEBUG": "true"}, "shell", "--no-imports", "-c", code)
+    production = run_django(
+        {"DJANGO_SECRET_KEY": "x" * 50, "DJANGO_ALLOWED_HOSTS": "a"}, "shell", "--no-imports", "-c", code
+    )
+    configured = run_django(
+        {"DJANGO_SECRET_KEY": "x" * 50, "DJANGO_ALLOWED_HOSTS": "a", "DJANGO_PDF_SIGNING_P12": "/etc/p.p12"},
+        "shell", "--no-imports", "-c", code,
+    )
+    assert development.stdout.strip().endswith("/var/pdf-signing/development.p12'")
+    assert production.stdout.strip() == "''"
+    assert configured.stdout.strip() == "'/etc/p.p12'"
