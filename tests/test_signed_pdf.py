@@ -9,7 +9,7 @@ import re
 import stat
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from pypdf import PdfReader
 
 from disclosures.models import Publication
@@ -216,3 +216,13 @@ def test_the_certificate_defaults_under_var_only_in_debug_and_production_has_non
     assert development.stdout.strip().endswith("/var/pdf-signing/development.p12'")
     assert production.stdout.strip() == "''"
     assert configured.stdout.strip() == "'/etc/p.p12'"
+
+
+@pytest.mark.real_signing
+def test_load_example_without_a_certificate_stops_with_a_clear_message_and_keeps_nothing(official_template, settings):
+    from disclosures.models import Organization
+
+    settings.PDF_SIGNING_P12 = ""
+    with pytest.raises(CommandError, match="記入例を公開できませんでした: PDFに署名する証明書が設定されていない"):
+        call_command("load_example", stdout=io.StringIO())
+    assert not Organization.objects.filter(slug="qolead").exists()
