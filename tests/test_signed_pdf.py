@@ -108,6 +108,21 @@ def test_every_new_version_is_signed_and_its_stored_hash_is_of_the_signed_bytes(
 
 
 @pytest.mark.real_signing
+def test_signature_is_pades_baseline_b(sheet):
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    publication = publish_change(sheet, hours_system="24時間稼働")
+    (signature,) = PdfFileReader(io.BytesIO(bytes(publication.pdf))).embedded_signatures
+    attributes = {attribute["type"].native for attribute in signature.signer_info["signed_attrs"]}
+    # ETSI EN 319 142-1 B-B: the signing certificate bound by signing-certificate-v2,
+    # the time in the signature dictionary's /M, not in a CMS signing-time attribute.
+    assert signature.sig_object["/SubFilter"] == "/ETSI.CAdES.detached"
+    assert {"content_type", "message_digest", "signing_certificate_v2"} <= attributes
+    assert "signing_time" not in attributes
+    assert "/M" in signature.sig_object
+
+
+@pytest.mark.real_signing
 def test_wrong_certificate_password_publishes_nothing(sheet, settings):
     settings.PDF_SIGNING_PASSWORD = "not-the-password"
     change_sheet(sheet, hours_system="24時間稼働")
