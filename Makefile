@@ -20,6 +20,7 @@ $(VENV)/.installed: pyproject.toml
 example: install
 	mkdir -p var
 	$(DEV) $(PY) manage.py migrate --verbosity 0
+	$(DEV) $(PY) manage.py create_signing_certificate
 	$(DEV) $(PY) manage.py load_example
 
 run: example

@@ -157,6 +157,15 @@ STORAGES = {
 
 FIXTURE_DIRS = [BASE_DIR / "fixtures"]
 
+# The portal's signing certificate and key for the PDFs (PAdES), a PKCS#12 file.
+# In development `make run` creates a self-signed one at this default path
+# (manage.py create_signing_certificate); in production set both variables:
+# without a certificate nothing can be published.
+PDF_SIGNING_P12 = env.str(
+    "DJANGO_PDF_SIGNING_P12", default=str(VAR_DIR / "pdf-signing" / "development.p12") if DEBUG else ""
+)
+PDF_SIGNING_PASSWORD = env.str("DJANGO_PDF_SIGNING_PASSWORD", default="development" if DEBUG else "")
+
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 

@@ -37,7 +37,7 @@ from .prefectures import unknown_prefectures
 
 def validate_slug_not_reserved(value):
     """The slug is the first segment of public URLs: it must not hide the admin or static files."""
-    reserved = {"admin", "static", "media", "favicon.ico", "robots.txt", settings.ADMIN_URL.split("/")[0]}
+    reserved = {"admin", "static", "media", "verify", "favicon.ico", "robots.txt", settings.ADMIN_URL.split("/")[0]}
     if value.lower() in reserved:
         raise ValidationError("「%(slug)s」はURL名に使えません。", code="reserved", params={"slug": value})
 
@@ -563,7 +563,8 @@ class Publication(models.Model):
     checklist_updated_on = models.DateField("最終更新日（チェックリスト）")
     # Rendered once, at publish time, from the snapshot; never re-rendered.
     pdf = models.BinaryField("PDF")
-    pdf_sha256 = models.CharField("PDFのSHA-256", max_length=64)
+    # Indexed: /verify/ looks a copy up by the hash of its bytes.
+    pdf_sha256 = models.CharField("PDFのSHA-256", max_length=64, db_index=True)
     # Copies for lists and feeds, so they need not read the snapshot.
     title = models.CharField("機関名", max_length=200)
     classification = models.CharField("代行機関の分類", max_length=20, choices=Classification.choices)

@@ -415,7 +415,8 @@ def render_pdf(
             metadata.keywords = _split_keywords(keywords)
             metadata.created = metadata.modified = _w3c_date(created)
             metadata.lang = lang
-            pdf = document.write_pdf(pdf_variant=PDF_VARIANT)
+            # pdf_tags: a structure tree (headings, lists, tables with TH) for screen readers.
+            pdf = document.write_pdf(pdf_variant=PDF_VARIANT, pdf_tags=True)
         except FatalURLFetchingError as error:
             cause = error.__cause__
             if not isinstance(cause, ResourceRefused):

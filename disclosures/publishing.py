@@ -23,6 +23,7 @@ from .models import (
 )
 from .permissions import publish_refusal
 from .pdf import PdfRenderError, pdf_sha256, render_publication_pdf
+from .signing import PdfSigningError, sign_pdf
 from .snapshot import build_snapshot, document_digests, japanese_date, sha256_of
 
 logger = logging.getLogger(__name__)
@@ -127,6 +128,13 @@ class PublishAction:
             )
         except PdfRenderError as error:
             logger.warning("PDF of %s version %s failed: %s", organization.slug, number, error)
+            raise PublishError([error.message]) from error
+        try:
+            # Signed after rendering: pdf_sha256 below is the signed file's. No
+            # signature, no version.
+            pdf = sign_pdf(pdf)
+        except PdfSigningError as error:
+            logger.warning("Signing the PDF of %s version %s failed: %s", organization.slug, number, error)
             raise PublishError([error.message]) from error
         publication = Publication.objects.create(
             organization=organization,

@@ -2,7 +2,7 @@ from django.urls import path, register_converter
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_safe
 
-from . import views
+from . import archive, verification, views
 
 
 class VersionNumberConverter:
@@ -30,15 +30,32 @@ class OrganizationSlugConverter:
         return value
 
 
+class Sha256Converter:
+    """64 hexadecimal digits: any other "hash" is a 404 before any query."""
+
+    regex = "[0-9a-fA-F]{64}"
+
+    def to_python(self, value):
+        return value.lower()
+
+    def to_url(self, value):
+        return value
+
+
 register_converter(VersionNumberConverter, "version")
+register_converter(Sha256Converter, "sha256")
 register_converter(OrganizationSlugConverter, "org")
 
 app_name = "disclosures"
 urlpatterns = [
     path("", views.index, name="index"),
+    # Before the organisations' pages: "verify" is no organisation.
+    path("verify/", verification.verify_page, name="verify"),
+    path("verify/<sha256:sha256>.json", verification.verify_json, name="verify_json"),
     path("<org:slug>/", views.version_page, name="current"),
     path("<org:slug>/current.json", views.snapshot_json, name="current_json"),
     path("<org:slug>/pdf/", views.pdf, name="current_pdf"),
+    path("<org:slug>/archive.zip", archive.archive_zip, name="archive"),
     path("<org:slug>/feed/", gzip_page(require_safe(views.VersionFeed())), name="feed"),
     path("<org:slug>/versions/", views.version_list, name="versions"),
     path("<org:slug>/versions/<version:number>/", views.version_page, name="version"),

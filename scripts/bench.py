@@ -134,6 +134,9 @@ def base_env(*, allowed_hosts: str) -> dict[str, str]:
         DJANGO_SECURE_SSL_REDIRECT="false",
         DJANGO_SECURE_HSTS_SECONDS="0",
         DATABASE_URL=f"sqlite:///{DB_PATH}",  # sqlite:////abs/path
+        # A self-signed certificate of the bench's own (create_signing_certificate) signs the PDF.
+        DJANGO_PDF_SIGNING_P12=str(BENCH_DIR / "pdf-signing.p12"),
+        DJANGO_PDF_SIGNING_PASSWORD="bench",
         PYTHONUNBUFFERED="1",
     )
     return env
@@ -183,6 +186,7 @@ def prepare_database(env: dict[str, str], *, force_collectstatic: bool) -> str:
         say(f"  collectstatic: skipped, {STATIC_ROOT.relative_to(ROOT)} is up to date "
             "(--collectstatic runs it anyway)")
 
+    run(manage + ["create_signing_certificate"], env, "create_signing_certificate")
     t0 = time.perf_counter()
     run(manage + ["load_example"], env, "load_example")
     say(f"  load_example (publishes version 1 with its PDF): {time.perf_counter() - t0:.1f} s")

@@ -17,6 +17,32 @@ EXAMPLE = json.loads((ROOT / "fixtures/example_qolead.json").read_text(encoding=
 def pytest_configure(config):
     config.addinivalue_line("markers", "real_pdf: publish with the real WeasyPrint rendering")
     config.addinivalue_line("markers", "real_password_hashing: keep the configured (Argon2) hashers")
+    config.addinivalue_line("markers", "real_signing: sign the (stand-in) PDF with the test certificate")
+
+
+TEST_SIGNING_PASSWORD = "test-signing-password"
+
+
+@pytest.fixture(scope="session")
+def signing_p12(tmp_path_factory):
+    """A throwaway self-signed certificate, made once per session."""
+    from disclosures.signing import create_self_signed_p12
+
+    return create_self_signed_p12(
+        tmp_path_factory.mktemp("signing") / "test.p12",
+        TEST_SIGNING_PASSWORD,
+        common_name="テスト用 署名証明書",
+    )
+
+
+@pytest.fixture(autouse=True)
+def pdf_signing(request, settings, monkeypatch, signing_p12):
+    """Every test has the test certificate configured; tests that are neither
+    real_pdf nor real_signing skip signing (the stand-in PDF is no real PDF)."""
+    settings.PDF_SIGNING_P12 = str(signing_p12)
+    settings.PDF_SIGNING_PASSWORD = TEST_SIGNING_PASSWORD
+    if not (request.node.get_closest_marker("real_pdf") or request.node.get_closest_marker("real_signing")):
+        monkeypatch.setattr("disclosures.publishing.sign_pdf", lambda pdf: pdf)
 
 
 @pytest.fixture(autouse=True)
@@ -28,6 +54,20 @@ def fast_publication_pdf(request, monkeypatch):
 
     def stand_in(snapshot, *, number, **_dates):
         return f"%PDF-1.7\n% stand-in for version {number} of {sha256_of(snapshot)}\n".encode()
+
+    if request.node.get_closest_marker("real_signing"):
+        # A real (one blank page) PDF that pyHanko can sign, still without WeasyPrint.
+        def stand_in(snapshot, *, number, **_dates):  # noqa: F811
+            import io
+
+            from pypdf import PdfWriter
+
+            writer = PdfWriter()
+            writer.add_blank_page(width=595, height=842)
+            writer.add_metadata({"/Subject": f"stand-in for version {number} of {sha256_of(snapshot)}"})
+            buffer = io.BytesIO()
+            writer.write(buffer)
+            return buffer.getvalue()
 
     monkeypatch.setattr("disclosures.publishing.render_publication_pdf", stand_in)
 

@@ -378,7 +378,7 @@ def test_data_url_image_is_allowed():
         "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4"
         "nGNgYGD4DwABBAEAwS2OUAAAAABJRU5ErkJggg=="
     )
-    pdf = render(document(f'<p>画像 <img src="{png}" width="10" height="10"></p>'))
+    pdf = render(document(f'<p>画像 <img src="{png}" alt="1画素の画像" width="10" height="10"></p>'))
     assert pdf.startswith(b"%PDF-")
 
 

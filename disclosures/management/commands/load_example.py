@@ -16,7 +16,7 @@ from django.db import transaction
 
 from checklist.models import Answer, ChecklistTemplate
 from disclosures.models import Organization
-from disclosures.publishing import publish
+from disclosures.publishing import PublishError, publish
 
 TEMPLATE_FIXTURE = "checklist_guideline_v2"
 EXAMPLE_FILE = "example_qolead.json"
@@ -36,6 +36,9 @@ class Command(BaseCommand):
             load_example_organization(example)
         except ValidationError as error:
             raise CommandError("記入例が不正です: " + "; ".join(error.messages)) from error
+        except PublishError as error:
+            # Nothing is kept (one transaction): e.g. no certificate to sign the PDF with.
+            raise CommandError("記入例を公開できませんでした: " + " ".join(error.problems)) from error
         self.stdout.write(self.style.SUCCESS(f"記入例の代行機関 {slug} を登録しました。"))
 
 
