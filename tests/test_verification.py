@@ -31,14 +31,14 @@ def test_json_names_the_agency_the_version_and_that_it_is_current(client, versio
     assert response.status_code == 200
     answer = response.json()
     assert answer["found"] is True
-    assert answer["organization"] == {"name": "株式会社QOL e a d", "slug": "qolead"}
+    assert answer["organization"] == {"name": "株式会社QOLead", "slug": "qolead"}
     assert answer["version"] == 1
     assert answer["published_at"] == version_1.published_at.isoformat()
     assert answer["is_current"] is True and answer["replaced_by"] is None
     assert answer["url"] == "/qolead/versions/1/" and answer["pdf_url"] == "/qolead/versions/1/pdf/"
     assert answer["lines"] == [
         "このポータルが公開したファイルです。",
-        f"株式会社QOL e a d の 第1版（{when(version_1.published_at)}公開）です。",
+        f"株式会社QOLead の 第1版（{when(version_1.published_at)}公開）です。",
         "現在の版です。",
     ]
 
@@ -96,7 +96,7 @@ def test_verify_page_uses_a_static_script_and_no_inline_script(client, version_1
 def test_verify_page_answers_a_pasted_hash_without_javascript(client, sheet, version_1):
     publish_change(sheet, hours_system="24時間稼働")
     page = client.get("/verify/", {"sha256": version_1.pdf_sha256}).content.decode()
-    assert "株式会社QOL e a d の 第1版" in page
+    assert "株式会社QOLead の 第1版" in page
     assert "第2版（" in page and "に置き換えられました" in page
     page = client.get("/verify/", {"sha256": "f" * 64}).content.decode()
     assert NEVER_PUBLISHED in page
@@ -145,7 +145,7 @@ def test_verify_pdf_reports_a_valid_signature_and_the_version_of_an_untouched_fi
     call_command("verify_pdf", str(path), stdout=out)
     text = out.getvalue()
     assert signed_version_1.pdf_sha256 in text
-    assert "株式会社QOL e a d の 第1版" in text and "現在の版です。" in text
+    assert "株式会社QOLead の 第1版" in text and "現在の版です。" in text
     assert "署名は有効です" in text
     assert "このポータルに設定された証明書と同じです" in text
 

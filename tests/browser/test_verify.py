@@ -52,7 +52,7 @@ def test_verify_page_tells_current_replaced_and_never_published_copies(
     choose(page, base, original)
     result = page.locator("#verify-result")
     expect(result).to_contain_text("このポータルが公開したファイルです。")
-    expect(result).to_contain_text("株式会社QOL e a d の 第1版")
+    expect(result).to_contain_text("株式会社QOLead の 第1版")
     expect(result).to_contain_text("現在の版です。")
     expect(result.get_by_role("link", name="第1版のページ")).to_have_attribute("href", "/qolead/versions/1/")
     violations, _incomplete = axe(page)
@@ -61,7 +61,7 @@ def test_verify_page_tells_current_replaced_and_never_published_copies(
     version_2 = publish_change(example_org.sheet, hours_system="24時間稼働（保守時を除く）")
     published_on = f"{version_2.published_at:%Y}年"
     choose(page, base, original)
-    expect(result).to_contain_text("株式会社QOL e a d の 第1版")
+    expect(result).to_contain_text("株式会社QOLead の 第1版")
     expect(result).to_contain_text(re.compile(r"第2版（" + published_on + r"[^）]+公開）に置き換えられました"))
     expect(result).not_to_contain_text("現在の版です。")
     page.screenshot(path=str(screenshots_dir / "verify-replaced-version.png"), full_page=True)
