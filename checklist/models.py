@@ -9,7 +9,7 @@ from django.db import models
 from simple_history.models import HistoricalRecords
 from simple_history.utils import bulk_create_with_history
 
-from disclosure_portal.printable import validate_printable
+from disclosure_portal.validators import validate_printable
 from disclosure_portal.text_limits import (
     CHECKLIST_TEXT_MAX_LENGTH,
     CHECKLIST_TEXT_MAX_LINES,

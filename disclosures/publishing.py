@@ -22,7 +22,8 @@ from .models import (
     validate_printable,
 )
 from .permissions import publish_refusal
-from .pdf import PdfRenderError, pdf_sha256, render_publication_pdf
+from .pdf import PdfRenderError, pdf_sha256
+from .pdf.document import render_publication_pdf
 from .snapshot import build_snapshot, document_digests, japanese_date, sha256_of
 
 logger = logging.getLogger(__name__)

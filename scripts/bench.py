@@ -286,7 +286,7 @@ def in_process(out_path: str, pdf_runs: int) -> None:
     stored_pdf = bytes(publication.pdf)
 
     # 1. PDF render: the first call imports WeasyPrint (cold); the others are warm.
-    from disclosures.pdf import render_publication_pdf
+    from disclosures.pdf.document import render_publication_pdf
 
     times, cpu_times, sizes = [], [], []
     for _ in range(pdf_runs):
