@@ -369,6 +369,7 @@ class Answer(models.Model):
         max_length=PLANNED_TIME_MAX_LENGTH,
         blank=True,
         help_text="「実施予定」を選択した場合は、実施予定時期を明記すること。",
+        validators=[validate_printable],  # printed in the PDF
     )
     history = HistoricalRecords(verbose_name="回答の変更履歴")
 
