@@ -9,7 +9,7 @@ from django.db import models
 from simple_history.models import HistoricalRecords
 from simple_history.utils import bulk_create_with_history
 
-from disclosure_portal.printable import validate_printable
+from disclosure_portal.validators import validate_printable
 from disclosure_portal.text_limits import (
     CHECKLIST_TEXT_MAX_LENGTH,
     CHECKLIST_TEXT_MAX_LINES,
@@ -369,6 +369,7 @@ class Answer(models.Model):
         max_length=PLANNED_TIME_MAX_LENGTH,
         blank=True,
         help_text="「実施予定」を選択した場合は、実施予定時期を明記すること。",
+        validators=[validate_printable],  # printed in the PDF
     )
     history = HistoricalRecords(verbose_name="回答の変更履歴")
 

@@ -295,7 +295,8 @@ class DisclosureSheetAdmin(ScopedHistoryAdmin):
     def preview_pdf_view(self, request, pk):
         """The draft's PDF as publishing would render it now, marked 下書き on every page.
         Rendered on each request: never stored, never cached, never public."""
-        from .pdf import PdfRenderError, render_publication_pdf
+        from .pdf import PdfRenderError
+        from .pdf.document import render_publication_pdf
 
         sheet = self.get_sheet(request, pk)
         snapshot = build_snapshot(sheet)

@@ -3,7 +3,7 @@ from django import forms
 from checklist.models import Answer
 from disclosure_portal.text_limits import CHANGE_NOTE_MAX_LENGTH, FREE_TEXT_MAX_LINES, MaxLinesValidator
 
-from .models import DisclosureSheet, validate_no_control_characters, validate_printable
+from .models import DisclosureSheet, validate_no_control_characters
 
 
 class SingleChoiceRadioSelect(forms.RadioSelect):
@@ -79,11 +79,6 @@ class AnswerForm(forms.ModelForm):
         model = Answer
         fields = ["status", "planned_time"]
         widgets = {"planned_time": forms.TextInput(attrs={"size": 16, "placeholder": "例: 2027年3月"})}
-
-    def clean_planned_time(self):
-        value = self.cleaned_data["planned_time"]
-        validate_printable(value)  # printed in the PDF
-        return value
 
 
 class PublishForm(forms.Form):

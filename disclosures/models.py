@@ -16,7 +16,7 @@ from django.dispatch import receiver
 from simple_history.models import HistoricalRecords
 
 from checklist.models import Checklist, ChecklistTemplate
-from disclosure_portal.printable import validate_no_control_characters, validate_printable  # noqa: F401
+from disclosure_portal.validators import validate_no_control_characters, validate_printable  # noqa: F401
 from disclosure_portal.text_limits import (
     ADDRESS_MAX_LENGTH,
     CHANGE_NOTE_MAX_LENGTH,
@@ -30,8 +30,10 @@ from disclosure_portal.text_limits import (
     text_validators,
 )
 
+from .digests import sha256_of
 from .fields import ChoiceListField, URLField
 from .notes import note_help
+from .pdf import pdf_sha256
 from .prefectures import unknown_prefectures
 
 
@@ -594,9 +596,6 @@ class Publication(models.Model):
 
     def altered_artefacts(self):
         """Why the stored snapshot and PDF are not what was published (empty: they are)."""
-        from .pdf import pdf_sha256
-        from .snapshot import sha256_of
-
         deferred = self.get_deferred_fields() & {"snapshot", "pdf"}
         if deferred:
             self.refresh_from_db(fields=sorted(deferred))  # one query for both

@@ -19,10 +19,10 @@ from .models import (
     Organization,
     Publication,
     validate_no_control_characters,
-    validate_printable,
 )
 from .permissions import publish_refusal
-from .pdf import PdfRenderError, pdf_sha256, render_publication_pdf
+from .pdf import PdfRenderError, pdf_sha256
+from .pdf.document import render_publication_pdf
 from .signing import PdfSigningError, sign_pdf
 from .snapshot import build_snapshot, document_digests, japanese_date, sha256_of
 
@@ -62,16 +62,8 @@ def draft_problems(sheet):
         for field, messages in error.message_dict.items():
             label = DisclosureSheet._meta.get_field(field).verbose_name if field != "__all__" else ""
             problems.extend(f"{label}: {message}" if label else message for message in messages)
-    answers = list(sheet.checklist.ordered_answers())
-    problems.extend(sheet.checklist.problems(answers))
-    for answer in answers:
-        try:
-            validate_printable(answer.planned_time)
-        except ValidationError as error:
-            problems.extend(
-                f"{answer.item.section.title} {answer.item.number}. 実施時期: {message}"
-                for message in error.messages
-            )
+    # Each answer's full_clean(), the printable-text rule of 実施時期 included.
+    problems.extend(sheet.checklist.problems())
     return problems
 
 

@@ -7,27 +7,17 @@ by disclosures/schema/snapshot-v1.schema.json.
 """
 
 import datetime
-import hashlib
-import json
 
 from django.utils import formats
 
 from checklist.models import Compliance, compliance_of
 
+from .digests import canonical_json, sha256_of  # noqa: F401 (the snapshot's hash, used from here)
 from .layout import COMPLIANCE_FIELD, SHEET_LAYOUT, sheet_fields
 from .models import DisclosureSheet
 from .notes import SHEET_INSTRUCTIONS, SHEET_NOTES, SHEET_TITLE, UPDATE_INSTRUCTION
 
 SCHEMA_VERSION = 1
-
-
-def canonical_json(data):
-    """The byte form hashed for SHA-256: key order and spacing fixed."""
-    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
-
-
-def sha256_of(data):
-    return hashlib.sha256(canonical_json(data)).hexdigest()
 
 
 def japanese_date(value):

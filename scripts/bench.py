@@ -3,10 +3,10 @@
 
 One run, from a fresh SQLite database under var/bench/:
 
-1. ``manage.py migrate``, ``collectstatic`` (skipped when var/staticfiles is up to date)
-   and ``load_example`` (publishes qolead version 1 with its PDF, which needs the collected
-   manifest), with the production settings: DJANGO_DEBUG off, hashed and compressed static
-   files (WhiteNoise).
+1. ``manage.py migrate``, ``load_example`` (publishes qolead version 1 with its PDF, which
+   needs no static file: the renderer reads its own assets) and ``collectstatic`` (a few
+   seconds: no font is a static file), with the production settings: DJANGO_DEBUG off,
+   hashed and compressed static files (WhiteNoise).
 2. In a separate Python process with Django set up against that database:
    the example's PDF rendered N times (cold first run, median of the warm ones, size), and
    the SQL queries of each public page through django.test.Client, with a cleared cache and
@@ -55,7 +55,6 @@ DB_PATH = BENCH_DIR / "db.sqlite3"
 STATIC_ROOT = ROOT / "var" / "staticfiles"
 MANIFEST = STATIC_ROOT / "staticfiles.json"
 GUNICORN_LOG = BENCH_DIR / "gunicorn.log"
-STATIC_STAMP = BENCH_DIR / "collectstatic.stamp"
 HOST = "127.0.0.1"
 SLUG = "qolead"
 STATIC_NAME = "css/portal.css"
@@ -156,7 +155,7 @@ def run(cmd: list[str], env: dict[str, str], what: str) -> str:
     return result.stdout
 
 
-def prepare_database(env: dict[str, str], *, force_collectstatic: bool) -> str:
+def prepare_database(env: dict[str, str]) -> str:
     """A fresh database with the example published; the static files collected.
 
     Returns the hashed URL path of the static file used as the ceiling."""
@@ -164,95 +163,29 @@ def prepare_database(env: dict[str, str], *, force_collectstatic: bool) -> str:
     for suffix in ("", "-journal", "-wal", "-shm"):
         Path(f"{DB_PATH}{suffix}").unlink(missing_ok=True)
     manage = [python(), "manage.py"]
-    this = str(Path(__file__).resolve())
 
     t0 = time.perf_counter()
     run(manage + ["migrate", "--noinput", "--verbosity", "0"], env, "migrate")
     say(f"  migrate (fresh {DB_PATH.relative_to(ROOT)}): {time.perf_counter() - t0:.1f} s")
 
-    # collectstatic compresses every file again on each run (WhiteNoise), minutes with the
-    # fonts: it is skipped when neither the static sources nor the collected files changed
-    # since the bench last ran it.
-    fingerprint = run([python(), this, "--static-fingerprint"], env, "the static files' fingerprint").strip()
-    if force_collectstatic or static_stamp() != fingerprint or not collected_complete():
-        STATIC_STAMP.unlink(missing_ok=True)
-        t0 = time.perf_counter()
-        # Before load_example: with the manifest storage, rendering the PDF at publish time
-        # needs the hashed names of its stylesheets.
-        run(manage + ["collectstatic", "--noinput", "--verbosity", "0"], env, "collectstatic")
-        say(f"  collectstatic: {time.perf_counter() - t0:.1f} s")
-        STATIC_STAMP.write_text(fingerprint + "\n" + manifest_signature() + "\n", encoding="utf-8")
-    else:
-        say(f"  collectstatic: skipped, {STATIC_ROOT.relative_to(ROOT)} is up to date "
-            "(--collectstatic runs it anyway)")
-
     run(manage + ["create_signing_certificate"], env, "create_signing_certificate")
+    # Publishing needs no collected static file (the PDF's fonts and CSS are the renderer's
+    # own), so the example is published first, as on a fresh production install.
     t0 = time.perf_counter()
     run(manage + ["load_example"], env, "load_example")
     say(f"  load_example (publishes version 1 with its PDF): {time.perf_counter() - t0:.1f} s")
+
+    # For gunicorn: the pages' style sheet under its hashed name (WhiteNoise). A few seconds,
+    # every file compressed again on each run.
+    t0 = time.perf_counter()
+    run(manage + ["collectstatic", "--noinput", "--verbosity", "0"], env, "collectstatic")
+    say(f"  collectstatic: {time.perf_counter() - t0:.1f} s")
     try:
         paths = json.loads(MANIFEST.read_text(encoding="utf-8"))["paths"]
         hashed = paths[STATIC_NAME]
     except (OSError, ValueError, KeyError) as error:
         raise BenchError(f"no {STATIC_NAME} in {MANIFEST}: {error!r}") from error
     return "/static/" + hashed
-
-
-def manifest_signature() -> str:
-    try:
-        stat = MANIFEST.stat()
-    except OSError:
-        return "none"
-    return f"{stat.st_size}:{stat.st_mtime_ns}"
-
-
-def static_stamp() -> str | None:
-    """The fingerprint recorded by the bench's last collectstatic, if the manifest is
-    still the one it wrote."""
-    try:
-        fingerprint, signature = STATIC_STAMP.read_text(encoding="utf-8").split()
-    except (OSError, ValueError):
-        return None
-    return fingerprint if signature == manifest_signature() else None
-
-
-def collected_complete() -> bool:
-    """Every file that the manifest names is in STATIC_ROOT."""
-    try:
-        paths = json.loads(MANIFEST.read_text(encoding="utf-8"))["paths"]
-    except (OSError, ValueError, KeyError):
-        return False
-    return all((STATIC_ROOT / hashed).is_file() for hashed in paths.values())
-
-
-def static_fingerprint() -> str:
-    """Run with Django set up: what collectstatic's output depends on (the found files'
-    names, sizes and times, the storage, the versions)."""
-    import hashlib
-
-    sys.path.insert(0, str(ROOT))
-    os.environ["DJANGO_SETTINGS_MODULE"] = "disclosure_portal.settings"
-    import django
-
-    django.setup()
-    from importlib.metadata import version
-
-    from django.conf import settings
-    from django.contrib.staticfiles.finders import get_finders
-
-    digest = hashlib.sha256()
-    whitenoise_settings = sorted((k, repr(getattr(settings, k))) for k in dir(settings) if k.startswith("WHITENOISE"))
-    digest.update(repr((
-        django.__version__, version("whitenoise"), settings.STATIC_URL, str(settings.STATIC_ROOT),
-        settings.STORAGES["staticfiles"], whitenoise_settings,
-    )).encode())
-    entries = []
-    for finder in get_finders():
-        for path, storage in finder.list(["CVS", ".*", "*~"]):
-            stat = os.stat(storage.path(path))
-            entries.append((getattr(storage, "prefix", None) or "", path, stat.st_size, stat.st_mtime_ns))
-    digest.update(repr(sorted(entries)).encode())
-    return digest.hexdigest()
 
 
 # -------------------------------------------------------------------- in-process part
@@ -290,7 +223,7 @@ def in_process(out_path: str, pdf_runs: int) -> None:
     stored_pdf = bytes(publication.pdf)
 
     # 1. PDF render: the first call imports WeasyPrint (cold); the others are warm.
-    from disclosures.pdf import render_publication_pdf
+    from disclosures.pdf.document import render_publication_pdf
 
     times, cpu_times, sizes = [], [], []
     for _ in range(pdf_runs):
@@ -771,10 +704,7 @@ def parse_args(argv):
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (default 4)")
     parser.add_argument("--worker-class", default="gthread", help="gunicorn worker class (default gthread)")
     parser.add_argument("--pdf-runs", type=int, default=5, help="PDF renders, the first one cold (default 5)")
-    parser.add_argument("--collectstatic", action="store_true",
-                        help="run collectstatic even if var/staticfiles looks up to date")
     parser.add_argument("--in-process", metavar="OUT", help=argparse.SUPPRESS)
-    parser.add_argument("--static-fingerprint", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if not (1 <= args.duration <= 60 and 1 <= args.rounds <= 5 and 0 <= args.warmup <= 10
             and 1 <= args.connections <= 64 and 1 <= args.wrk_threads <= 4):
@@ -790,8 +720,6 @@ def main(argv=None) -> int:
     if args.in_process:
         in_process(args.in_process, args.pdf_runs)
         return 0
-    if args.static_fingerprint:
-        print(static_fingerprint())
         return 0
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGHUP, _on_signal)
@@ -803,7 +731,7 @@ def main(argv=None) -> int:
             raise BenchError("no .venv/bin/gunicorn: run `make install` first")
         say(f"Benchmark of the portal, {started_at:%Y-%m-%d %H:%M:%S %Z}, load average {load_average()}")
         server_env = base_env(allowed_hosts=f"{HOST},localhost")
-        static_path = prepare_database(server_env, force_collectstatic=args.collectstatic)
+        static_path = prepare_database(server_env)
         say(f"  PDF renders ({args.pdf_runs}) and queries per page, in process…")
         in_proc = measure_in_process(base_env(allowed_hosts=f"{HOST},localhost,testserver"), args.pdf_runs)
         load_before = load_average()

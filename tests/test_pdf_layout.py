@@ -14,14 +14,15 @@ from html import unescape
 from xml.etree import ElementTree
 
 import pytest
-from django.conf import settings
 from django.utils import timezone
 
 from checklist.models import Answer
 from disclosure_portal.text_limits import MaxLinesValidator
 from disclosures.layout import COMPLIANCE_FIELD, SHEET_LAYOUT
 from disclosures.models import DisclosureSheet
-from disclosures.pdf import normalize_base_url, publication_html, render_publication_pdf, static_url_fetcher
+from disclosures.pdf import ASSETS_DIR
+from disclosures.pdf.document import publication_html, render_publication_pdf
+from disclosures.pdf.harness import asset_url_fetcher, base_url_of
 from disclosures.snapshot import build_snapshot
 
 pytestmark = [
@@ -31,7 +32,7 @@ pytestmark = [
 ]
 
 MM = 72 / 25.4
-# static/css/pdf.css: @page { margin: 20mm 12mm 16mm 12mm }
+# disclosures/pdf/assets/css/pdf.css: @page { margin: 20mm 12mm 16mm 12mm }
 MARGIN_TOP, MARGIN_RIGHT, MARGIN_BOTTOM, MARGIN_LEFT = 20 * MM, 12 * MM, 16 * MM, 12 * MM
 TOLERANCE = 0.5  # pt: rounding of glyph advances
 # For a field without max_length (TextField), what a user may well paste.
@@ -146,7 +147,7 @@ def layout_of(sheet, **kwargs):
 
     html = publication_html(build_snapshot(sheet), number=1, **DATES, **kwargs)
     return weasyprint.HTML(
-        string=html, base_url=normalize_base_url(settings.STATIC_URL), url_fetcher=static_url_fetcher()
+        string=html, base_url=base_url_of(ASSETS_DIR), url_fetcher=asset_url_fetcher(ASSETS_DIR)
     ).render()
 
 
@@ -352,21 +353,20 @@ def test_preamble_keeps_its_fullwidth_tilde_when_a_field_has_a_wave_dash(lookali
 
 
 def test_variant_fonts_hold_exactly_the_code_points_sharing_a_glyph():
-    """static/fonts/NotoSansJP-Variant*.ttf and their rules in pdf-fonts.css are what
+    """assets/fonts/NotoSansJP-Variant*.ttf and their rules in pdf-fonts.css are what
     scripts/pdf_font_variants.py makes from the shipped Noto files."""
-    from django.contrib.staticfiles import finders
     from fontTools.ttLib import TTFont
 
-    from disclosures.pdf import VARIANT_FILE, glyph_sharing_variants, variant_font_faces
+    from disclosures.pdf.fonts import VARIANT_FILE, glyph_sharing_variants, variant_font_faces
 
     variants = glyph_sharing_variants()
     assert 0xFF5E in variants[0] and 0x301C not in set().union(*variants)  # 〜 stays in Noto
     for number, code_points in enumerate(variants, start=1):
         for style in ("Regular", "Bold"):
-            path = finders.find(VARIANT_FILE.format(number, style))
+            path = ASSETS_DIR / VARIANT_FILE.format(number, style)
             # and the space, which Pango takes from the font of the character beside it
             assert set(TTFont(path, lazy=True).getBestCmap()) == code_points | {0x20}
-    css = (settings.BASE_DIR / "static/css/pdf-fonts.css").read_text(encoding="utf-8")
+    css = (ASSETS_DIR / "css" / "pdf-fonts.css").read_text(encoding="utf-8")
     assert css.endswith(variant_font_faces())
 
 

@@ -129,7 +129,7 @@ def test_metadata_and_pdf_a_marker(reader, published):
 
 
 def test_pdf_is_rendered_once_at_publish_time_and_never_on_download(client, published):
-    with mock.patch("disclosures.pdf.render_pdf", side_effect=AssertionError("rendered again")):
+    with mock.patch("disclosures.pdf.document.render_pdf", side_effect=AssertionError("rendered again")):
         first = client.get("/qolead/pdf/")
         second = client.get("/qolead/versions/1/pdf/")
     assert first.content == second.content == bytes(published.pdf)

@@ -25,7 +25,7 @@ from disclosure_portal.text_limits import (
     MaxLinesValidator,
 )
 from disclosures.models import DisclosureSheet, Organization, Publication
-from disclosures.pdf import render_publication_pdf
+from disclosures.pdf.document import render_publication_pdf
 from disclosures.prefectures import PREFECTURES
 from disclosures.publishing import PublishError, publish
 

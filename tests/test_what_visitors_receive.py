@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from disclosures import views
 from disclosures.notes import SHEET_NOTES
-from disclosures.pdf import render_publication_pdf
+from disclosures.pdf.document import render_publication_pdf
 
 from .test_public_pages import PageReader, read
 from .test_publishing import change_sheet, plan, publish, publish_change
@@ -34,7 +34,7 @@ NOTE_10 = f"注10) {SHEET_NOTES[10]}"
 def pdf_html(example_org, monkeypatch):
     """The HTML the PDF of version 1 is rendered from (WeasyPrint itself left out)."""
     rendered = []
-    monkeypatch.setattr("disclosures.pdf.render_pdf", lambda html, **_: rendered.append(html) or b"%PDF-")
+    monkeypatch.setattr("disclosures.pdf.document.render_pdf", lambda html, **_: rendered.append(html) or b"%PDF-")
     publication = example_org.publications.get(number=1)
     render_publication_pdf(
         publication.snapshot,

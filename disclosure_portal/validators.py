@@ -3,12 +3,15 @@
 Used as a model field validator by the sheet, the organisation's name, the
 checklist answers and the checklist templates (guideline editions typed by a
 superuser), so that the admin, loaders and publish() refuse the same characters
-with the same Japanese message.
+with the same Japanese message. What prints is what the PDF's embedded fonts cover
+(``disclosures.pdf.fonts``, which imports nothing of the project: no import cycle).
 """
 
 import unicodedata
 
 from django.core.exceptions import ValidationError
+
+from disclosures.pdf.fonts import unprintable_characters
 
 
 def validate_no_control_characters(value):
@@ -20,9 +23,6 @@ def validate_no_control_characters(value):
 def validate_printable(value):
     """Text must be printable in the auditors' PDF: no control characters, and
     only characters the embedded fonts have (髙 and 𠮷 are, emoji are not)."""
-    # The PDF's fonts decide what prints; imported here, when a text is checked.
-    from disclosures.pdf import unprintable_characters
-
     validate_no_control_characters(value)
     unprintable = unprintable_characters(value)
     if unprintable:

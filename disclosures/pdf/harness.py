@@ -1,0 +1,338 @@
+"""A hardened WeasyPrint harness: HTML + one directory of assets -> PDF/A-3b bytes, or an error.
+
+    pdf = render_pdf(html, assets_dir=ASSETS_DIR, title=..., author=..., subject=...,
+                     created=timezone.now())
+
+Generic: it knows nothing of disclosures (the publication's document is ``document.py``).
+Guarantees, each enforced by raising :class:`PdfRenderError` instead of returning bytes:
+
+- Rendering never touches the network or any file outside ``assets_dir``: the URL
+  fetcher serves the regular files under that directory (symlinks leading out of it
+  refused) and ``data:`` URLs, and refuses anything else. Nothing comes from Django's
+  static files, so rendering needs neither ``collectstatic`` nor a static manifest.
+- No missing glyph is produced silently: WeasyPrint's ``.notdef glyph rendered`` and
+  ``Font-face … cannot be loaded`` warnings, and any WeasyPrint error (unreadable image,
+  stylesheet…), abort the rendering.
+- Every glyph comes from a font declared with ``@font-face`` (assets' css/pdf-fonts.css):
+  a character that only a font installed on the machine has (an emoji drawn from
+  DejaVu Sans, say) aborts too, so a PDF looks the same on every machine.
+
+URLs: the document's base URL is ``assets_dir``'s ``file://`` URL, so the HTML refers to
+``css/pdf.css`` and stylesheets to ``../fonts/x.ttf`` as usual.
+
+WeasyPrint is imported inside the functions: ``import weasyprint`` costs ~0.6 s, which
+Django start-up and the management commands should not pay.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import hashlib
+import logging
+import mimetypes
+import os
+import re
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+__all__ = [
+    "PdfRenderError",
+    "ResourceRefused",
+    "pdf_sha256",
+    "asset_url_fetcher",
+    "render_pdf",
+]
+
+PDF_VARIANT = "pdf/a-3b"
+
+_NOTDEF_PREFIX = ".notdef glyph rendered"
+_FONT_FACE_FAILED = "Font-face %r cannot be loaded"
+
+
+class PdfRenderError(Exception):
+    """The PDF could not be rendered faithfully; no PDF is returned.
+
+    ``message`` is the Japanese message for the person asking for the PDF,
+    ``reasons`` one Japanese line per problem, ``details`` the raw WeasyPrint
+    log lines and refused URLs, for the developer.
+    """
+
+    def __init__(self, reasons: list[str], details: list[str] | None = None):
+        self.reasons = list(reasons)
+        self.details = list(details or [])
+        self.message = "PDFを作成できませんでした。" + "".join(f"\n・{reason}" for reason in self.reasons)
+        text = self.message
+        if self.details:
+            text += "\n--\n" + "\n".join(self.details)
+        super().__init__(text)
+
+
+class ResourceRefused(ValueError):
+    """The PDF fetcher refused a URL (not an asset, or no such asset)."""
+
+    def __init__(self, url: str, reason: str, *, not_found: bool = False):
+        self.url = url
+        self.reason = reason
+        self.not_found = not_found  # in the assets directory, but no such file
+        super().__init__(f"{reason}: {url}")
+
+
+def pdf_sha256(data: bytes) -> str:
+    """Hex SHA-256 of a rendered PDF, as recorded next to the file."""
+    return hashlib.sha256(data).hexdigest()
+
+
+# --------------------------------------------------------------------------- URLs
+
+
+def base_url_of(assets_dir: str | os.PathLike) -> str:
+    """The ``file://`` URL of ``assets_dir`` (with its trailing slash): the document's base URL."""
+    return Path(os.path.realpath(assets_dir)).as_uri().rstrip("/") + "/"
+
+
+def resolve_asset_url(url: str, assets_dir: str | os.PathLike) -> str:
+    """The file under ``assets_dir`` that a ``file://`` URL designates.
+
+    Raises :class:`ResourceRefused` for any other URL, a file outside the directory
+    (``..``, a symlink leading out) or a missing file.
+    """
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "file":
+        raise ResourceRefused(url, "only the PDF's assets and data: URLs may be used in a PDF")
+    if parts.netloc not in ("", "localhost"):
+        raise ResourceRefused(url, f"file URL with host {parts.netloc!r}")
+    path = unquote(parts.path)
+    if "\x00" in path:
+        raise ResourceRefused(url, "NUL in a file URL")
+    root = os.path.realpath(assets_dir)
+    real = os.path.realpath(path)
+    if not real.startswith(root + os.sep):
+        raise ResourceRefused(url, "file outside the PDF's assets directory")
+    if not os.path.isfile(real):
+        raise ResourceRefused(url, "no such asset", not_found=True)
+    return real
+
+
+def _content_type(path: str) -> str:
+    if path.endswith(".css"):
+        # WeasyPrint ignores a <link rel=stylesheet> that is not served as text/css.
+        return "text/css; charset=utf-8"
+    return mimetypes.guess_type(path)[0] or "application/octet-stream"
+
+
+@functools.cache
+def _fetcher_class():
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    class AssetURLFetcher(URLFetcher):
+        """Serves the files under one directory and data: URLs; refuses everything else.
+
+        Built with ``fail_on_errors=True``: a refused URL stops the rendering
+        (WeasyPrint raises FatalURLFetchingError). Refusals are also kept in
+        ``self.refused`` (:class:`ResourceRefused`).
+        """
+
+        def __init__(self, assets_dir, **kwargs):
+            kwargs.setdefault("fail_on_errors", True)
+            kwargs.setdefault("allow_redirects", False)
+            super().__init__(**kwargs)
+            self.assets_dir = os.fspath(assets_dir)
+            self.refused: list[ResourceRefused] = []
+            self.served: list[tuple[str, str]] = []
+
+        def fetch(self, url, headers=None):
+            try:
+                scheme = urlsplit(url).scheme.lower()
+                if scheme == "data":
+                    # Decoded in memory by urllib's DataHandler: no I/O.
+                    return super().fetch(url, headers)
+                # Query and fragment (fonts' "?#iefix") are no part of a file name.
+                clean_url = url.split("#", 1)[0].split("?", 1)[0]
+                path = resolve_asset_url(clean_url, self.assets_dir)
+            except ResourceRefused as refused:
+                self.refused.append(refused)
+                raise
+            except ValueError as error:  # malformed URL
+                refused = ResourceRefused(url, str(error))
+                self.refused.append(refused)
+                raise refused from error
+            with open(path, "rb") as file:
+                body = file.read()
+            self.served.append((url, path))
+            return URLFetcherResponse(clean_url, body, headers={"Content-Type": _content_type(path)})
+
+    return AssetURLFetcher
+
+
+def asset_url_fetcher(assets_dir, **kwargs):
+    """A new WeasyPrint URL fetcher (a ``weasyprint.urls.URLFetcher``) for the files under
+    ``assets_dir`` only."""
+    return _fetcher_class()(assets_dir, **kwargs)
+
+
+@functools.cache
+def _font_config_class():
+    from weasyprint.text.fonts import FontConfiguration
+
+    class RecordingFontConfiguration(FontConfiguration):
+        """Remembers the families declared with @font-face."""
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.declared_families: set[str] = set()
+
+        def add_font_face(self, rule_descriptors, *args, **kwargs):
+            family = rule_descriptors.get("font_family")
+            if family:
+                self.declared_families.add(family)
+            return super().add_font_face(rule_descriptors, *args, **kwargs)
+
+    return RecordingFontConfiguration
+
+
+# ------------------------------------------------------------------------ logging
+
+
+@dataclass
+class _Problems:
+    reasons: list[str] = field(default_factory=list)
+    details: list[str] = field(default_factory=list)
+
+    def add(self, reason: str, detail: str) -> None:
+        if reason not in self.reasons:
+            self.reasons.append(reason)
+        self.details.append(detail)
+
+
+class _CaptureHandler(logging.Handler):
+    """Collects WeasyPrint's warnings and errors emitted by one thread."""
+
+    def __init__(self):
+        super().__init__(level=logging.WARNING)
+        self.thread = threading.get_ident()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record):
+        if record.thread == self.thread:
+            self.records.append(record)
+
+
+def _char_label(char: str) -> str:
+    return f"「{char}」(U+{ord(char):04X})" if len(char) == 1 else f"「{char}」"
+
+
+def _examine(records: list[logging.LogRecord], problems: _Problems) -> None:
+    for record in records:
+        text = record.getMessage()
+        if isinstance(record.msg, str) and record.msg.startswith(_NOTDEF_PREFIX):
+            char = record.args[0] if record.args else "?"
+            problems.add(f"同梱フォントにない文字があります: {_char_label(str(char))}", text)
+        elif record.msg == _FONT_FACE_FAILED:
+            family = record.args[0] if record.args else "?"
+            problems.add(f"フォント「{family}」を読み込めませんでした", text)
+        elif record.levelno >= logging.ERROR:
+            problems.add(f"WeasyPrint のエラー: {text}", text)
+
+
+def _check_fonts(document, declared_families: set[str], problems: _Problems) -> None:
+    """Every font drawn must be one declared with @font-face (none from the machine)."""
+    for font in getattr(document, "fonts", {}).values():
+        family = getattr(font, "family", None)
+        if family is None or family in declared_families:
+            continue
+        chars = "".join(sorted(set("".join(getattr(font, "to_unicode", {}).values()))))
+        shown = "、".join(_char_label(c) for c in chars[:10]) or "(不明)"
+        problems.add(
+            f"同梱フォント以外のフォント「{family}」で描かれる文字があります: {shown}",
+            f"font not declared with @font-face: {family!r} for {chars!r}",
+        )
+
+
+# ------------------------------------------------------------------------ render
+
+
+def _w3c_date(value: datetime.datetime) -> str:
+    from django.utils import timezone
+
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value)
+    return value.replace(microsecond=0).isoformat(timespec="seconds")
+
+
+def _split_keywords(keywords: str) -> list[str]:
+    return [word.strip() for word in re.split(r"[,，、]", keywords or "") if word.strip()]
+
+
+def render_pdf(
+    html: str,
+    *,
+    assets_dir: str | os.PathLike,
+    title: str,
+    author: str,
+    subject: str,
+    created: datetime.datetime,
+    keywords: str = "",
+    lang: str = "ja",
+) -> bytes:
+    """Render ``html`` to PDF/A-3b bytes, with fonts embedded and subset.
+
+    ``created`` (a naive value is taken in the current time zone) is both the creation
+    and the modification date, so the same input gives the same metadata. ``lang``
+    becomes the PDF's /Lang; the text is shaped with ``<html lang>``, which should say
+    the same.
+
+    Raises :class:`PdfRenderError` if a resource was refused, a glyph is missing, a
+    font could not be loaded or WeasyPrint reported an error.
+    """
+    import weasyprint
+    from weasyprint.logger import LOGGER
+    from weasyprint.urls import FatalURLFetchingError
+
+    fetcher = asset_url_fetcher(assets_dir)
+    font_config = _font_config_class()()
+    problems = _Problems()
+
+    # The checks need WeasyPrint's warnings, even if logging was configured to hide them.
+    if LOGGER.disabled:  # dictConfig's disable_existing_loggers
+        LOGGER.disabled = False
+    if not LOGGER.isEnabledFor(logging.WARNING):
+        LOGGER.setLevel(logging.WARNING)
+    handler = _CaptureHandler()
+    LOGGER.addHandler(handler)
+    try:
+        try:
+            document = weasyprint.HTML(
+                string=html, base_url=base_url_of(assets_dir), url_fetcher=fetcher
+            ).render(font_config=font_config)
+            metadata = document.metadata
+            metadata.title = title
+            metadata.authors = [author] if author else []
+            metadata.description = subject
+            metadata.keywords = _split_keywords(keywords)
+            metadata.created = metadata.modified = _w3c_date(created)
+            metadata.lang = lang
+            # pdf_tags: a structure tree (headings, lists, tables with TH) for screen readers.
+            pdf = document.write_pdf(pdf_variant=PDF_VARIANT, pdf_tags=True)
+        except FatalURLFetchingError as error:
+            cause = error.__cause__
+            if not isinstance(cause, ResourceRefused):
+                raise PdfRenderError([f"リソースを読み込めませんでした: {error}"], [repr(cause)]) from cause
+            pdf = None
+    finally:
+        LOGGER.removeHandler(handler)
+
+    for refused in fetcher.refused:
+        if refused.not_found:
+            reason = f"PDF用のファイルが見つかりません: {refused.url}"
+        else:
+            reason = f"PDF用のファイル以外のリソースは使えません: {refused.url}"
+        problems.add(reason, f"refused {refused.url}: {refused.reason}")
+    _examine(handler.records, problems)
+    if pdf is not None:
+        _check_fonts(document, font_config.declared_families, problems)
+    if problems.reasons or pdf is None:
+        raise PdfRenderError(problems.reasons or ["原因不明のエラーです"], problems.details)
+    return pdf
