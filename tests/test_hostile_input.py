@@ -29,8 +29,7 @@ from checklist.models import Answer, Checklist, ChecklistTemplate, Item
 from disclosures.models import DisclosureSheet, Organization, Publication
 from disclosures.pdf import PdfRenderError
 
-from .test_admin import checklist_post_data, checklist_url, sheet_post_data, sheet_url
-from .test_publishing import change_sheet, new_organization
+from .factories import change_sheet, checklist_post_data, checklist_url, new_organization, sheet_post_data, sheet_url
 
 pytestmark = pytest.mark.django_db
 

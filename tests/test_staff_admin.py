@@ -13,8 +13,18 @@ from checklist.models import Answer
 from disclosures.models import Organization
 from disclosures.publishing import publish
 
-from .test_admin import checklist_post_data, checklist_url, sheet_post_data, sheet_url
-from .test_publishing import change_sheet, frozen_at, new_organization, plan, utc
+from .factories import (
+    change_sheet,
+    checklist_post_data,
+    checklist_url,
+    frozen_at,
+    member,
+    new_organization,
+    plan,
+    sheet_post_data,
+    sheet_url,
+    utc,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -209,7 +219,6 @@ def test_a_member_sees_only_their_organisations_state(published_org, django_user
 
     from disclosures.models import Membership
 
-    from .test_security import member
 
     user = member(django_user_model, published_org, Membership.Role.EDITOR, "tokyo-editor")
     client = Client()
