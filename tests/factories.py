@@ -13,8 +13,8 @@
 
 import datetime
 import json
-from pathlib import Path
 from html.parser import HTMLParser
+from pathlib import Path
 from unittest import mock
 
 from django.core.management import call_command
@@ -51,7 +51,7 @@ def frozen_at(moment):
 
 
 def utc(*args):
-    return datetime.datetime(*args, tzinfo=datetime.timezone.utc)
+    return datetime.datetime(*args, tzinfo=datetime.UTC)
 
 
 def load_official_template():

@@ -1,6 +1,5 @@
 """Staff edit both forms in the admin, laid out like the paper form."""
 
-import datetime
 
 import pytest
 from django.db import connection

@@ -29,7 +29,14 @@ from checklist.models import Answer, Checklist, ChecklistTemplate, Item
 from disclosures.models import DisclosureSheet, Organization, Publication
 from disclosures.pdf import PdfRenderError
 
-from .factories import change_sheet, checklist_post_data, checklist_url, new_organization, sheet_post_data, sheet_url
+from .factories import (
+    change_sheet,
+    checklist_post_data,
+    checklist_url,
+    new_organization,
+    sheet_post_data,
+    sheet_url,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -1088,7 +1095,7 @@ def lookup_parameters(model_admin, user):
     if model_admin.date_hierarchy:
         parameters |= {f"{model_admin.date_hierarchy}__{part}" for part in ("year", "month", "day")}
     pk = model_admin.model._meta.pk.name
-    parameters |= {f"{pk}__exact", f"{pk}__in", f"{pk}__gt", f"{pk}__lt", f"pk__in"}
+    parameters |= {f"{pk}__exact", f"{pk}__in", f"{pk}__gt", f"{pk}__lt", "pk__in"}
     return sorted(parameters)
 
 

@@ -9,13 +9,10 @@ import datetime
 import re
 import shutil
 import subprocess
-import unicodedata
-from html import unescape
 from xml.etree import ElementTree
 
 import pytest
 from django.conf import settings
-from django.utils import timezone
 
 from checklist.models import Answer
 from disclosures.layout import COMPLIANCE_FIELD, SHEET_LAYOUT
@@ -36,7 +33,7 @@ TOLERANCE = 0.5  # pt: rounding of glyph advances
 # For a field without max_length (TextField), what a user may well paste.
 DEFAULT_MAX_LENGTH = 2000
 DATES = {
-    "published_at": datetime.datetime(2026, 4, 1, 9, 0, tzinfo=datetime.timezone.utc),
+    "published_at": datetime.datetime(2026, 4, 1, 9, 0, tzinfo=datetime.UTC),
     "sheet_updated_on": datetime.date(2026, 4, 1),
     "checklist_updated_on": datetime.date(2026, 4, 1),
 }

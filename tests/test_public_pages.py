@@ -3,7 +3,6 @@
 import datetime
 import json
 import xml.etree.ElementTree as ET
-from html.parser import HTMLParser
 
 import pytest
 from django.core.cache import cache
@@ -21,12 +20,12 @@ from .factories import (
     ROOT,
     SEED_TEXT,
     PageReader,
-    read,
     change_sheet,
     frozen_at,
     new_organization,
     plan,
     publish_change,
+    read,
     schema_errors,
     utc,
 )

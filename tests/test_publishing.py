@@ -7,23 +7,18 @@ effective 2022年4月1日, with every checklist item 実施済.
 import datetime
 import json
 import threading
-from pathlib import Path
-from unittest import mock
 
 import pytest
-from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
-from jsonschema import Draft202012Validator
 
 from checklist.models import Answer, Item
-from disclosures.models import DisclosureSheet, Membership, Organization, Publication
-from disclosures.publishing import NothingChanged, PublishError, published, publish
+from disclosures.models import DisclosureSheet, Membership, Publication
+from disclosures.publishing import NothingChanged, PublishError, publish, published
 from disclosures.snapshot import sha256_of
 
 from .factories import (
     EXAMPLE,
-    answer_all,
     change_sheet,
     frozen_at,
     new_organization,

@@ -9,8 +9,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from checklist.models import Answer
-from disclosures.models import Organization
 from disclosures.publishing import publish
 
 from .factories import (
@@ -81,7 +79,7 @@ def test_failed_sheet_save_lists_every_error_with_a_link_to_its_field(staff_clie
     assert set(anchors) == {
         "id_name", "id_phone", "id_agency_code", "id_staff_dedicated_own", "id_classification", "id_system_areas"
     }
-    for anchor, text in links:
+    for anchor in anchors:
         assert f'id="{anchor}"' in page, f"#{anchor} links to nothing"
     by_anchor = dict(links)
     assert by_anchor["id_name"].startswith("機関名: 注1) 必ず記入してください")
