@@ -18,7 +18,7 @@ from checklist.models import Answer
 from disclosures.layout import COMPLIANCE_FIELD, SHEET_LAYOUT
 from disclosures.models import DisclosureSheet
 from disclosures.pdf import normalize_base_url, publication_html, render_publication_pdf, static_url_fetcher
-from disclosures.snapshot import build_snapshot
+from disclosures.snapshot import build_snapshot, sha256_of
 
 pytestmark = [
     pytest.mark.django_db,
@@ -51,10 +51,17 @@ def max_length(name, model=DisclosureSheet):
 # ----------------------------------------------------------------- the PDF read back
 
 
+# The same snapshot renders to the same PDF: several tests read one rendering.
+_rendered = {}
+
+
 def pdf_of(sheet, tmp_path, **kwargs):
-    pdf = render_publication_pdf(build_snapshot(sheet), number=1, **DATES, **kwargs)
+    snapshot = build_snapshot(sheet)
+    key = (sha256_of(snapshot), tuple(sorted(kwargs.items())))
+    if key not in _rendered:
+        _rendered[key] = render_publication_pdf(snapshot, number=1, **DATES, **kwargs)
     path = tmp_path / "draft.pdf"
-    path.write_bytes(pdf)
+    path.write_bytes(_rendered[key])
     return path
 
 
