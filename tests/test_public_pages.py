@@ -567,17 +567,6 @@ def test_hostile_name_is_plain_text_in_the_feed(client, hostile_version):
     assert title.text.startswith(HOSTILE)
 
 
-def test_hostile_change_note_is_escaped_html_in_the_feed(client, sheet):
-    publish_change(sheet, f"<b>重要</b> {HOSTILE}", hours_system="24時間")
-    body = client.get("/qolead/feed/").content
-    assert b"<script>" not in body
-    summary = ET.fromstring(body).find(f"{ATOM}entry").find(f"{ATOM}summary")
-    # type="html": a feed reader parses the element's text as HTML.
-    assert summary.get("type") == "html"
-    assert "<script>" not in summary.text and "<b>" not in summary.text
-    assert PageReader(summary.text).text == f"<b>重要</b> {HOSTILE}"
-
-
 def test_hostile_text_is_verbatim_in_json(client, hostile_version):
     document = json.loads(client.get("/qolead/current.json").content)
     assert document["sheet"]["values"]["name"] == HOSTILE
