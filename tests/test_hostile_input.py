@@ -822,7 +822,9 @@ def test_adding_an_organization_without_a_default_checklist_template_says_why_an
     staff, db, request, templates
 ):
     if templates == "none":
-        ChecklistTemplate.objects.all().delete()  # the session loads the official one
+        # The session loads the official template: take it away (items first, their notes are protected).
+        Item.objects.all().delete()
+        ChecklistTemplate.objects.all().delete()
     else:
         # What a superuser does by unticking 新規の機関に使う on the template.
         request.getfixturevalue("official_template")
