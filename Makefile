@@ -6,7 +6,7 @@ DEV := DJANGO_DEBUG=true
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run example test check clean bench
+.PHONY: install run example test lint check clean bench
 
 install: $(VENV)/.installed
 
@@ -28,6 +28,12 @@ run: example
 
 test: install
 	$(PY) -m pytest
+
+# ruff's settings are in pyproject.toml ([tool.ruff]). `ruff check --fix .` and
+# `ruff format .` fix what they can.
+lint: install
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 
 check: install
 	$(DEV) $(PY) manage.py makemigrations --check --dry-run

@@ -28,7 +28,7 @@ def main():
     from disclosures.pdf.fonts import SHARING_FONTS, VARIANT_FILE, glyph_sharing_variants, variant_font_faces
 
     for number, code_points in enumerate(glyph_sharing_variants(), start=1):
-        for (weight, source), style in zip(SHARING_FONTS.items(), ("Regular", "Bold"), strict=True):
+        for source, style in zip(SHARING_FONTS.values(), ("Regular", "Bold"), strict=True):
             options = subset.Options()
             options.name_IDs = ["*"]  # keep the copyright and licence records
             options.layout_features = ["*"]

@@ -1,17 +1,10 @@
-import json
-from pathlib import Path
-
 import pytest
 from django.core.cache import cache
-from django.core.management import call_command
 
-from checklist.models import Answer, ChecklistTemplate, Item, Note, Section
-from disclosures.models import Organization
+from disclosures.models import Membership, Organization
 from disclosures.snapshot import sha256_of
 
-ROOT = Path(__file__).resolve().parent.parent
-SEED_TEXT = (ROOT / "fixtures/seed/disclosure-sheet-and-checklist.txt").read_text(encoding="utf-8")
-EXAMPLE = json.loads((ROOT / "fixtures/example_qolead.json").read_text(encoding="utf-8"))
+from . import factories
 
 
 def pytest_configure(config):
@@ -45,11 +38,38 @@ def pdf_signing(request, settings, monkeypatch, signing_p12):
         monkeypatch.setattr("disclosures.publishing.sign_pdf", lambda pdf: pdf)
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The official checklist template, loaded once right after the test database is
+    created: every test's transaction starts with it. A transactional test empties
+    the tables when it ends; `factories.official_template()` loads it again then."""
+    with django_db_blocker.unblock():
+        factories.load_official_template()
+
+
+# The real renderings of the session, by their inputs: the same snapshot, number and
+# dates give the same PDF, so tests that publish the same version (the example's
+# version 1, above all) render it once.
+_real_pdfs = {}
+
+
 @pytest.fixture(autouse=True)
 def fast_publication_pdf(request, monkeypatch):
     """WeasyPrint takes about a second a version; tests of publishing that are not
-    about the PDF get a stand-in, tests marked real_pdf the real rendering."""
+    about the PDF get a stand-in, tests marked real_pdf the real rendering (once per
+    session for the same inputs)."""
+    from disclosures import publishing
+
+    real = publishing.render_publication_pdf
     if request.node.get_closest_marker("real_pdf"):
+
+        def render_once(snapshot, *, number, **dates):
+            key = (sha256_of(snapshot), number, tuple(sorted((k, str(v)) for k, v in dates.items())))
+            if key not in _real_pdfs:
+                _real_pdfs[key] = real(snapshot, number=number, **dates)
+            return _real_pdfs[key]
+
+        monkeypatch.setattr("disclosures.publishing.render_publication_pdf", render_once)
         return
 
     def stand_in(snapshot, *, number, **_dates):
@@ -81,20 +101,21 @@ def fast_password_hashing(request, settings):
 
 @pytest.fixture(autouse=True)
 def empty_cache():
-    """Rendered pages are cached per version; each test starts without them."""
+    """The public views cache rendered bodies by ETag: start (and end) every test without them."""
+    cache.clear()
+    yield
     cache.clear()
 
 
 @pytest.fixture
 def official_template(db):
-    call_command("loaddata", "checklist_guideline_v2", verbosity=0)
-    return ChecklistTemplate.objects.get(code="guideline-v2")
+    return factories.official_template()
 
 
 @pytest.fixture
 def example_org(db):
-    call_command("load_example", verbosity=0, stdout=open("/dev/null", "w"))
-    return Organization.objects.select_related("sheet__checklist").get(slug="qolead")
+    """The example organisation as load_example makes it (factories.example_organization)."""
+    return factories.example_organization()
 
 
 @pytest.fixture
@@ -102,33 +123,24 @@ def sheet(example_org):
     return example_org.sheet
 
 
-def make_template(code, sections=2, items_per_section=3):
-    """A small checklist edition of its own, for tests that vary the size."""
-    template = ChecklistTemplate.objects.create(
-        code=code, guideline_title="テスト用ガイドライン", title="テスト用チェックリスト"
-    )
-    note = Note.objects.create(template=template, number=1, text="テスト用の注")
-    for order in range(1, sections + 1):
-        section = Section.objects.create(template=template, order=order, title=f"区分{order}")
-        for number in range(1, items_per_section + 1):
-            Item.objects.create(
-                section=section,
-                number=number,
-                text=f"項目{order}-{number}",
-                note=note if number == 1 else None,
-            )
-    return template
-
-
-def answer_all(checklist, status=Answer.Status.DONE, planned_time=""):
-    for answer in checklist.answers.all():
-        answer.status = status
-        answer.planned_time = planned_time
-        answer.save()
-
-
 @pytest.fixture
 def staff_client(client, django_user_model):
     user = django_user_model.objects.create_superuser("admin", "admin@example.jp", "pw-for-tests-123")
     client.force_login(user)
     return client
+
+
+@pytest.fixture
+def other_org(example_org):
+    """A second organisation (its draft not filled in) that the members below do not belong to."""
+    return Organization.create_with_drafts(slug="other-agency", name="他機関株式会社")
+
+
+@pytest.fixture
+def editor(django_user_model, example_org):
+    return factories.member(django_user_model, example_org, Membership.Role.EDITOR, "editor")
+
+
+@pytest.fixture
+def publisher(django_user_model, example_org):
+    return factories.member(django_user_model, example_org, Membership.Role.PUBLISHER, "publisher")

@@ -1,6 +1,5 @@
 """Staff edit both forms in the admin, laid out like the paper form."""
 
-import datetime
 
 import pytest
 from django.db import connection
@@ -11,55 +10,9 @@ from checklist.models import Answer
 from disclosures.layout import SHEET_LAYOUT
 from disclosures.models import DisclosureSheet, Organization
 
-from .conftest import make_template
+from .factories import checklist_post_data, checklist_url, make_template, sheet_post_data, sheet_url
 
 pytestmark = pytest.mark.django_db
-
-
-def sheet_url(sheet):
-    return reverse("admin:disclosures_disclosuresheet_change", args=[sheet.pk])
-
-
-def checklist_url(checklist):
-    return reverse("admin:checklist_checklist_change", args=[checklist.pk])
-
-
-def sheet_post_data(sheet, **changes):
-    """What the browser sends for the sheet as it is, with `changes` typed in."""
-    from disclosures.forms import DisclosureSheetForm
-
-    data = {}
-    for name in DisclosureSheetForm().fields:
-        value = getattr(sheet, name)
-        if value is None:
-            value = ""
-        elif isinstance(value, datetime.date):
-            value = value.isoformat()
-        data[name] = value
-    data.update(changes)
-    return data
-
-
-def checklist_post_data(checklist, **by_index):
-    """The answers formset as rendered, with answer i replaced by by_index[f'a{i}']."""
-    answers = list(checklist.ordered_answers())
-    data = {
-        "answers-TOTAL_FORMS": len(answers),
-        "answers-INITIAL_FORMS": len(answers),
-        "answers-MIN_NUM_FORMS": 0,
-        "answers-MAX_NUM_FORMS": 0,
-    }
-    for i, answer in enumerate(answers):
-        status, planned_time = by_index.get(f"a{i}", (answer.status, answer.planned_time))
-        data.update(
-            {
-                f"answers-{i}-id": answer.pk,
-                f"answers-{i}-checklist": checklist.pk,
-                f"answers-{i}-status": status,
-                f"answers-{i}-planned_time": planned_time,
-            }
-        )
-    return data
 
 
 def test_sheet_change_page_shows_the_forms_headings_in_order(staff_client, sheet):

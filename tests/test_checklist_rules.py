@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 
 from checklist.models import Answer, Checklist, Compliance
 
-from .conftest import answer_all, make_template
+from .factories import answer_all, make_template
 
 pytestmark = pytest.mark.django_db
 

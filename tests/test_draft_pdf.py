@@ -12,7 +12,7 @@ from pypdf import PdfReader
 from disclosures.models import Publication
 from disclosures.snapshot import japanese_date
 
-from .test_security import editor, logged_in, other_org  # noqa: F401 (fixtures)
+from .factories import logged_in
 
 pytestmark = [pytest.mark.django_db, pytest.mark.real_pdf]
 

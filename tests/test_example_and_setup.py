@@ -6,15 +6,55 @@ import sys
 
 import pytest
 from django.core.management import call_command
+from django.db import transaction
 
 from checklist.models import ChecklistTemplate, Item
 from disclosures.layout import SHEET_LAYOUT
 from disclosures.models import DisclosureSheet, Organization
 from disclosures.notes import SHEET_INSTRUCTIONS, SHEET_NOTES, UPDATE_INSTRUCTION
 
-from .conftest import EXAMPLE, ROOT, SEED_TEXT
+from . import factories
+from .factories import EXAMPLE, ROOT, SEED_TEXT
 
 SEED_SHEET = SEED_TEXT.split("別添 医療情報システム")[0]
+
+
+def load_example():
+    call_command("load_example", verbosity=0, stdout=open(os.devnull, "w"))
+
+
+@pytest.fixture
+def example_org(db):
+    """These tests are about the example: it comes from the command itself."""
+    load_example()
+    return Organization.objects.select_related("sheet__checklist").get(slug=EXAMPLE["organization"]["slug"])
+
+
+def example_state(organization):
+    publication = organization.publications.get()
+    return (
+        organization.slug,
+        organization.name,
+        {name: getattr(organization.sheet, name) for name in EXAMPLE["sheet"]},
+        sorted(organization.sheet.checklist.answers.values_list("item__pk", "status", "planned_time")),
+        publication.number,
+        publication.snapshot,
+        publication.change_note,
+        publication.sheet_updated_on,
+        publication.checklist_updated_on,
+    )
+
+
+@pytest.mark.django_db
+def test_the_tests_example_factory_makes_what_load_example_makes():
+    """Elsewhere tests get the example from factories.example_organization(): it
+    must be the same draft, answers and version 1 as the command's."""
+    with transaction.atomic():
+        load_example()
+        loaded_state = example_state(Organization.objects.get(slug=EXAMPLE["organization"]["slug"]))
+        transaction.set_rollback(True)
+    made = factories.example_organization()
+    assert example_state(made) == loaded_state
 
 
 @pytest.mark.django_db

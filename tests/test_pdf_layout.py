@@ -9,12 +9,9 @@ import datetime
 import re
 import shutil
 import subprocess
-import unicodedata
-from html import unescape
 from xml.etree import ElementTree
 
 import pytest
-from django.utils import timezone
 
 from checklist.models import Answer
 from disclosure_portal.text_limits import MaxLinesValidator
@@ -23,7 +20,7 @@ from disclosures.models import DisclosureSheet
 from disclosures.pdf import ASSETS_DIR
 from disclosures.pdf.document import publication_html, render_publication_pdf
 from disclosures.pdf.harness import asset_url_fetcher, base_url_of
-from disclosures.snapshot import build_snapshot
+from disclosures.snapshot import build_snapshot, sha256_of
 
 pytestmark = [
     pytest.mark.django_db,
@@ -38,7 +35,7 @@ TOLERANCE = 0.5  # pt: rounding of glyph advances
 # For a field without max_length (TextField), what a user may well paste.
 DEFAULT_MAX_LENGTH = 2000
 DATES = {
-    "published_at": datetime.datetime(2026, 4, 1, 9, 0, tzinfo=datetime.timezone.utc),
+    "published_at": datetime.datetime(2026, 4, 1, 9, 0, tzinfo=datetime.UTC),
     "sheet_updated_on": datetime.date(2026, 4, 1),
     "checklist_updated_on": datetime.date(2026, 4, 1),
 }
@@ -62,10 +59,17 @@ def max_lines(name, model=DisclosureSheet, default=200):
 # ----------------------------------------------------------------- the PDF read back
 
 
+# The same snapshot renders to the same PDF: several tests read one rendering.
+_rendered = {}
+
+
 def pdf_of(sheet, tmp_path, **kwargs):
-    pdf = render_publication_pdf(build_snapshot(sheet), number=1, **DATES, **kwargs)
+    snapshot = build_snapshot(sheet)
+    key = (sha256_of(snapshot), tuple(sorted(kwargs.items())))
+    if key not in _rendered:
+        _rendered[key] = render_publication_pdf(snapshot, number=1, **DATES, **kwargs)
     path = tmp_path / "draft.pdf"
-    path.write_bytes(pdf)
+    path.write_bytes(_rendered[key])
     return path
 
 

@@ -21,7 +21,7 @@ from disclosures.notes import SHEET_NOTES
 from disclosures.pdf import PdfRenderError
 from disclosures.publishing import PublishError, publish
 
-from .conftest import answer_all
+from .factories import answer_all
 
 pytestmark = [pytest.mark.django_db, pytest.mark.real_pdf]
 

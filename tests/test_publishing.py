@@ -7,94 +7,30 @@ effective 2022年4月1日, with every checklist item 実施済.
 import datetime
 import json
 import threading
-from pathlib import Path
-from unittest import mock
 
 import pytest
-from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
-from jsonschema import Draft202012Validator
 
 from checklist.models import Answer, Item
-from disclosures.models import DisclosureSheet, Membership, Organization, Publication
-from disclosures.publishing import NothingChanged, PublishError, published, publish
+from disclosures.models import DisclosureSheet, Membership, Publication
+from disclosures.publishing import NothingChanged, PublishError, publish, published
 from disclosures.snapshot import sha256_of
 
-from .conftest import EXAMPLE, answer_all
-
-SCHEMA = json.loads(
-    (Path(__file__).resolve().parent.parent / "disclosures/schema/snapshot-v1.schema.json").read_text(
-        encoding="utf-8"
-    )
+from .factories import (
+    EXAMPLE,
+    change_sheet,
+    frozen_at,
+    new_organization,
+    plan,
+    preview_url,
+    publish_change,
+    publish_url,
+    schema_errors,
+    utc,
 )
+
 EXAMPLE_DATE = datetime.date(2022, 4, 1)
-
-# --- helpers ------------------------------------------------------------------
-
-
-def frozen_at(moment):
-    """Make `moment` (an aware datetime) the current time for Django."""
-    return mock.patch("django.utils.timezone.now", return_value=moment)
-
-
-def utc(*args):
-    return datetime.datetime(*args, tzinfo=datetime.timezone.utc)
-
-
-def change_sheet(sheet, **fields):
-    for name, value in fields.items():
-        setattr(sheet, name, value)
-    sheet.save()
-
-
-def plan(sheet, index, planned_time):
-    """Mark the checklist's answer number `index` (0-based, form order) 実施予定."""
-    answer = sheet.checklist.ordered_answers()[index]
-    answer.status = Answer.Status.PLANNED
-    answer.planned_time = planned_time
-    answer.save()
-
-
-def publish_change(sheet, note="内容を更新しました。", **fields):
-    """Change sheet fields in the draft, then publish it."""
-    change_sheet(sheet, **fields)
-    return publish(sheet, change_note=note)
-
-
-def new_organization(slug, name, classification="institution_group"):
-    """A second organisation whose draft is complete and can be published."""
-    organization = Organization.create_with_drafts(slug=slug, name=name)
-    change_sheet(
-        organization.sheet,
-        address="大阪府大阪市北区梅田1丁目1番1号",
-        phone="06-1234-5678",
-        classification=classification,
-    )
-    answer_all(organization.sheet.checklist)
-    return organization
-
-
-def schema_errors(document):
-    validator = Draft202012Validator(SCHEMA, format_checker=Draft202012Validator.FORMAT_CHECKER)
-    return [f"{list(error.path)}: {error.message}" for error in validator.iter_errors(document)]
-
-
-def publish_url(sheet):
-    return reverse("admin:disclosures_disclosuresheet_publish", args=[sheet.pk])
-
-
-def preview_url(sheet):
-    return reverse("admin:disclosures_disclosuresheet_preview", args=[sheet.pk])
-
-
-@pytest.fixture(autouse=True)
-def empty_cache():
-    """The public views cache rendered bodies by ETag: start every test without them."""
-    cache.clear()
-    yield
-    cache.clear()
-
 
 # --- numbering ----------------------------------------------------------------
 

@@ -23,43 +23,19 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from disclosures.models import DisclosureSheet, Membership, Organization, Publication
 from disclosures.publishing import publish
 
-from .conftest import ROOT
-from .test_admin import checklist_post_data, checklist_url, sheet_post_data, sheet_url
-from .test_publishing import new_organization
+from .factories import (
+    PASSWORD,
+    ROOT,
+    checklist_post_data,
+    checklist_url,
+    logged_in,
+    member,
+    new_organization,
+    sheet_post_data,
+    sheet_url,
+)
 
 pytestmark = pytest.mark.django_db
-
-PASSWORD = "Kenshin-Hoken-2026!"
-
-
-@pytest.fixture
-def other_org(example_org):
-    """A second organisation the staff members below do not belong to."""
-    organization = Organization.create_with_drafts(slug="other-agency", name="他機関株式会社")
-    return organization
-
-
-def member(django_user_model, organization, role, username):
-    user = django_user_model.objects.create_user(username, password=PASSWORD, is_staff=True)
-    Membership.objects.create(organization=organization, user=user, role=role)
-    return user
-
-
-@pytest.fixture
-def editor(django_user_model, example_org):
-    return member(django_user_model, example_org, Membership.Role.EDITOR, "editor")
-
-
-@pytest.fixture
-def publisher(django_user_model, example_org):
-    return member(django_user_model, example_org, Membership.Role.PUBLISHER, "publisher")
-
-
-def logged_in(user):
-    client = Client(raise_request_exception=False)
-    client.force_login(user)
-    return client
-
 
 # --- roles ---------------------------------------------------------------
 

@@ -9,12 +9,20 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from checklist.models import Answer
-from disclosures.models import Organization
 from disclosures.publishing import publish
 
-from .test_admin import checklist_post_data, checklist_url, sheet_post_data, sheet_url
-from .test_publishing import change_sheet, frozen_at, new_organization, plan, utc
+from .factories import (
+    change_sheet,
+    checklist_post_data,
+    checklist_url,
+    frozen_at,
+    member,
+    new_organization,
+    plan,
+    sheet_post_data,
+    sheet_url,
+    utc,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -71,7 +79,7 @@ def test_failed_sheet_save_lists_every_error_with_a_link_to_its_field(staff_clie
     assert set(anchors) == {
         "id_name", "id_phone", "id_agency_code", "id_staff_dedicated_own", "id_classification", "id_system_areas"
     }
-    for anchor, text in links:
+    for anchor in anchors:
         assert f'id="{anchor}"' in page, f"#{anchor} links to nothing"
     by_anchor = dict(links)
     assert by_anchor["id_name"].startswith("機関名: 注1) 必ず記入してください")
@@ -209,7 +217,6 @@ def test_a_member_sees_only_their_organisations_state(published_org, django_user
 
     from disclosures.models import Membership
 
-    from .test_security import member
 
     user = member(django_user_model, published_org, Membership.Role.EDITOR, "tokyo-editor")
     client = Client()

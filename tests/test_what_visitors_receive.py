@@ -13,9 +13,9 @@ from django.urls import reverse
 from disclosures import views
 from disclosures.notes import SHEET_NOTES
 from disclosures.pdf.document import render_publication_pdf
+from disclosures.publishing import publish
 
-from .test_public_pages import PageReader, read
-from .test_publishing import change_sheet, plan, publish, publish_change
+from .factories import PageReader, change_sheet, plan, publish_change, read
 
 pytestmark = pytest.mark.django_db
 

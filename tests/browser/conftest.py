@@ -17,7 +17,7 @@ from django.urls import reverse
 
 from disclosures.publishing import publish
 
-from ..test_publishing import change_sheet, new_organization, plan
+from ..factories import change_sheet, new_organization, plan
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "var" / "screenshots"

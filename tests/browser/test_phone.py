@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from disclosures.publishing import publish
 
-from ..test_publishing import change_sheet
+from ..factories import change_sheet
 
 pytestmark = [
     pytest.mark.browser,
