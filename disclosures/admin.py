@@ -189,6 +189,12 @@ class OrganizationAdmin(ScopedHistoryAdmin):
     def organization_id_of(self, obj):
         return obj.pk
 
+    def view_on_site(self, organization):
+        """「サイトで表示」: the current version's page, once there is one."""
+        if getattr(organization, "live_number", None) is not None:
+            return organization.get_absolute_url()
+        return None
+
     def has_change_permission(self, request, obj=None):
         return request.user.is_superuser  # members see their organisation, read-only
 
@@ -302,7 +308,7 @@ class DisclosureSheetAdmin(ScopedHistoryAdmin):
         try:
             number, sheet_updated_on, checklist_updated_on = publication_outcome(sheet, snapshot=snapshot)
         except NothingChanged:
-            live = sheet.organization.publications.defer("snapshot", "pdf").order_by("-number").first()
+            live = sheet.organization.publications.defer("snapshot", "pdf").current().first()
             number, sheet_updated_on, checklist_updated_on = (
                 live.number,
                 live.sheet_updated_on,
@@ -332,8 +338,9 @@ class DisclosureSheetAdmin(ScopedHistoryAdmin):
             raise PermissionDenied(refusal)
         live = (
             Publication.objects.filter(organization=sheet.organization_id)
+            .select_related("organization")  # for its link
             .defer("pdf")  # its snapshot is compared with the draft; its PDF is not needed
-            .order_by("-number")
+            .current()
             .first()
         )
         form = PublishForm(request.POST or None, first_publication=live is None)
@@ -617,6 +624,10 @@ class PublicationAdmin(OrganizationScopedAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).defer("snapshot")
 
+    def view_on_site(self, publication):
+        """「サイトで表示」: the version's own page, without the content-types redirect."""
+        return publication.get_absolute_url()
+
     def has_add_permission(self, request):
         return False
 
@@ -628,8 +639,4 @@ class PublicationAdmin(OrganizationScopedAdmin):
 
     @admin.display(description="公開ページ")
     def public_link(self, publication):
-        url = reverse(
-            "disclosures:version",
-            kwargs={"slug": publication.organization.slug, "number": publication.number},
-        )
-        return format_html('<a href="{}">第{}版を表示</a>', url, publication.number)
+        return format_html('<a href="{}">第{}版を表示</a>', publication.get_absolute_url(), publication.number)

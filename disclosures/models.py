@@ -13,6 +13,7 @@ from django.core.validators import MaxValueValidator, RegexValidator
 from django.db import models, transaction
 from django.db.models.signals import pre_save
 from django.dispatch import receiver
+from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
 from checklist.models import Checklist, ChecklistTemplate
@@ -75,6 +76,10 @@ class Organization(models.Model):
 
     def __str__(self):
         return self.name
+
+    def get_absolute_url(self):
+        """The public page of the organisation's current version."""
+        return reverse("disclosures:current", kwargs={"slug": self.slug})
 
     @classmethod
     @transaction.atomic
@@ -513,7 +518,30 @@ class DisclosureSheet(models.Model):
 
 
 class PublicationQuerySet(models.QuerySet):
-    """Versions are never changed or removed, in bulk either."""
+    """Versions are never changed or removed, in bulk either.
+
+    The one definition of "the current version": an organisation's version with
+    the highest number. Views, feeds, the admin and publish() ask for it here.
+    """
+
+    def for_slug(self, slug):
+        """The versions of the organisation whose URL name is `slug`, with the organisation."""
+        return self.filter(organization__slug=slug).select_related("organization")
+
+    def newest_first(self):
+        return self.order_by("-number")
+
+    def current(self):
+        """The current version of each organisation (one row per organisation)."""
+        return self.filter(number=current_version_value("number"))
+
+    def with_current(self):
+        """Each version with its organisation's current number and publication time
+        (latest_number, latest_published_at), read in the same query."""
+        return self.annotate(
+            latest_number=current_version_value("number"),
+            latest_published_at=current_version_value("published_at"),
+        )
 
     def update(self, **kwargs):
         raise ValueError("Publications are never changed.")
@@ -615,6 +643,17 @@ class Publication(models.Model):
     @property
     def last_updated_on(self):
         return max(self.sheet_updated_on, self.checklist_updated_on)
+
+    def get_absolute_url(self):
+        """This version's permanent page (the admin's 「サイトで表示」 too)."""
+        return reverse("disclosures:version", kwargs={"slug": self.organization.slug, "number": self.number})
+
+
+def current_version_value(field, organization=models.OuterRef("organization")):
+    """`field` of the current version of `organization` (an outer reference to an
+    organisation), as a subquery for annotations and filters."""
+    newest = Publication.objects.filter(organization=organization).newest_first()
+    return models.Subquery(newest.values(field)[:1])
 
 
 @receiver(pre_save, sender=Publication)

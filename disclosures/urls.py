@@ -3,6 +3,7 @@ from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_safe
 
 from . import views
+from .feeds import VersionFeed
 
 
 class VersionNumberConverter:
@@ -39,7 +40,7 @@ urlpatterns = [
     path("<org:slug>/", views.version_page, name="current"),
     path("<org:slug>/current.json", views.snapshot_json, name="current_json"),
     path("<org:slug>/pdf/", views.pdf, name="current_pdf"),
-    path("<org:slug>/feed/", gzip_page(require_safe(views.VersionFeed())), name="feed"),
+    path("<org:slug>/feed/", gzip_page(require_safe(VersionFeed())), name="feed"),
     path("<org:slug>/versions/", views.version_list, name="versions"),
     path("<org:slug>/versions/<version:number>/", views.version_page, name="version"),
     path("<org:slug>/versions/<version:number>.json", views.snapshot_json, name="version_json"),
