@@ -23,16 +23,17 @@ from .models import DisclosureSheet, Membership, Organization, Publication
 from .notes import SHEET_NOTES, note_marker
 from .permissions import is_member, publish_refusal
 from .publishing import NothingChanged, PublishError, draft_problems, publication_outcome, publish
-from .snapshot import build_snapshot, japanese_date
+from .formatting import box, japanese_date
+from .snapshot import build_snapshot
 
 
 def checkbox_group(options, chosen):
-    """□/■ as on the paper form, with the state spelled out for screen readers."""
+    """The boxes of the paper form, with the state spelled out for screen readers."""
     return format_html_join(
         " ",
         '<span class="option">{}<span class="visually-hidden">{}</span>{}</span>',
         (
-            ("■" if value in chosen else "□", "（選択）" if value in chosen else "（非選択）", label)
+            (box(value in chosen), "（選択）" if value in chosen else "（非選択）", label)
             for value, label in options
         ),
     )

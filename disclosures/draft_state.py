@@ -15,6 +15,7 @@ from django.utils import formats, timezone
 
 from checklist.models import Answer
 
+from .formatting import japanese_date
 from .models import DisclosureSheet, current_version_value
 from .snapshot import build_snapshot, document_digests
 
@@ -36,7 +37,8 @@ class DraftState:
             return "公開版と同じです"
         if self.since is None:  # changed without a history row (a bulk update)
             return "公開版との差分があります"
-        since = formats.date_format(timezone.localtime(self.since), "Y年n月j日 H:i")
+        since = timezone.localtime(self.since)
+        since = f"{japanese_date(since)} {formats.time_format(since, 'H:i')}"
         return f"公開版との差分があります（{since} から）"
 
 

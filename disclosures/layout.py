@@ -2,11 +2,14 @@
 
 Parts are the form's left-hand headings; rows its labelled lines, with the
 nested labels of the form (従事する職員の数 › 専任) and the notes each label
-refers to; cells say how each model field is shown on the row. The admin's
+refers to; cells say how each model field is shown on the row (disclosures/cells.py:
+one class per kind of cell). The admin's
 fieldsets, the snapshot (and so the page, the PDF and the diff) read this.
 """
 
 from dataclasses import dataclass
+
+from .cells import Cell, CountCell, DateCell, EmailCell, OptionsCell, TextCell, URLCell
 
 
 @dataclass(frozen=True)
@@ -19,35 +22,16 @@ def L(text, *notes):
     return Label(text, notes)
 
 
-@dataclass(frozen=True)
-class Cell:
-    """One field on a row. kind: text, count, options, date, url, email."""
-
-    kind: str
-    field: str
-    caption: str = ""  # printed before the value (機関本体, 年間, …)
-    unit: str = ""  # printed after a count (人, 件, 箇所)
-    blank: str = ""  # shown for an empty count, as the form does (処理可能件数 "—")
-    parenthesized: bool = False  # caption and value in parentheses: (都道府県名:東京都)
-    # options only: (choice value, detail field, the words before the detail
-    # inside the parentheses, as the form prints them: 有(内容:…), その他(…))
-    details: tuple[tuple[str, str, str], ...] = ()
-
-    @property
-    def fields(self):
-        return (self.field, *(field for _value, field, _words in self.details))
-
-
 def text(field, caption=""):
-    return Cell("text", field, caption=caption)
+    return TextCell(field, caption)
 
 
 def count(field, caption="", unit="人", blank=""):
-    return Cell("count", field, caption=caption, unit=unit, blank=blank)
+    return CountCell(field, caption, unit=unit, blank=blank)
 
 
 def options(field, *details):
-    return Cell("options", field, details=tuple(details))
+    return OptionsCell(field, details=tuple(details))
 
 
 @dataclass(frozen=True)
@@ -90,8 +74,8 @@ SHEET_LAYOUT = (
             row([L("機関名", 1)], text("name")),
             row([L("所在地(住所)", 1)], text("address")),
             row([L("電話番号", 1)], text("phone")),
-            row(["ホームページアドレス"], Cell("url", "website_url")),
-            row(["窓口となるメールアドレス"], Cell("email", "contact_email")),
+            row(["ホームページアドレス"], URLCell("website_url")),
+            row(["窓口となるメールアドレス"], EmailCell("contact_email")),
             row([L("代行機関コード", 2)], text("agency_code")),
             row([L("代行機関の分類", 3)], options("classification")),
         ),
@@ -118,7 +102,7 @@ SHEET_LAYOUT = (
             row(
                 ["施設数(サポート拠点数)"],
                 count("facility_count", unit="箇所"),
-                Cell("text", "facility_prefectures", caption="都道府県名", parenthesized=True),
+                TextCell("facility_prefectures", "都道府県名", parenthesized=True),
             ),
             row([L("財務基盤に関する資料または照会先", 6)], text("financial_reference")),
             row(
@@ -144,7 +128,7 @@ SHEET_LAYOUT = (
     Part(
         L("情報システムに関する情報"),
         (
-            row([L("提供開始の年月日", 9)], Cell("date", "service_start_date")),
+            row([L("提供開始の年月日", 9)], DateCell("service_start_date")),
             row(["システムの保有"], options("system_ownership")),
             row(["システムの運用管理"], options("system_operation")),
             row(["システム専用区画・施設の有無"], options("system_areas")),

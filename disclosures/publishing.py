@@ -23,7 +23,8 @@ from .models import (
 )
 from .permissions import publish_refusal
 from .pdf import PdfRenderError, pdf_sha256, render_publication_pdf
-from .snapshot import build_snapshot, document_digests, japanese_date, sha256_of
+from .formatting import japanese_date
+from .snapshot import build_snapshot, document_digests, sha256_of
 
 logger = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from .diff import diff_snapshots
 from .display import document_context
 from .models import Publication, PublicationAltered
 from .current_version import current_publication
-from .snapshot import japanese_date
+from .formatting import japanese_date
 
 logger = logging.getLogger(__name__)
 ACCEPTS_GZIP = re.compile(r"\bgzip\b")  # as django.middleware.gzip reads Accept-Encoding
