@@ -26,6 +26,7 @@ class Cell:
 
     kind = ""  # the name in the snapshot; set by each kind
     template_name = ""
+    unit = ""  # printed after the value (a count's 人, 件, 箇所)
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
