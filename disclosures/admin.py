@@ -18,7 +18,7 @@ from .diff import diff_snapshots
 from .display import document_context
 from .draft_state import draft_state, with_draft_state
 from .forms import AnswerForm, DisclosureSheetForm, PublishForm
-from .layout import COMPLIANCE_FIELD, SHEET_LAYOUT
+from .layout import COMPLIANCE_FIELD, SHEET_LAYOUT, field_label, field_notes
 from .models import DisclosureSheet, Membership, Organization, Publication
 from .notes import SHEET_NOTES, note_marker
 from .permissions import is_member, publish_refusal
@@ -37,6 +37,11 @@ def checkbox_group(options, chosen):
             for value, label in options
         ),
     )
+
+
+def labelled_with_notes(field):
+    """ガイドラインの遵守 注8): a label with its note markers, as the form prints it."""
+    return " ".join([field_label(field), *map(note_marker, field_notes(field))])
 
 
 def notes_description(numbers):
@@ -171,7 +176,7 @@ class OrganizationAdmin(ScopedHistoryAdmin):
             return "未公開"
         return str(draft_state(organization))
 
-    @admin.display(description="代行機関の分類", ordering="sheet__classification")
+    @admin.display(description=field_label("classification"), ordering="sheet__classification")
     def classification(self, organization):
         sheet = getattr(organization, "sheet", None)
         return sheet.get_classification_display() if sheet else "—"
@@ -247,11 +252,9 @@ class DisclosureSheetAdmin(ScopedHistoryAdmin):
             lines = [
                 row.fields if len(row.fields) > 1 else row.fields[0] for row in part.rows if row.fields
             ]
-            fields = [DisclosureSheet._meta.get_field(n) for n in part.fields if n != COMPLIANCE_FIELD]
             # A note already quoted in a field's help text is not repeated above it.
-            general = [
-                n for n in part.notes if not any(note_marker(n) in f.help_text for f in fields)
-            ]
+            quoted = {n for name in part.fields if name != COMPLIANCE_FIELD for n in field_notes(name)}
+            general = [n for n in part.notes if n not in quoted]
             fieldsets.append((part.title.text, {"fields": lines, "description": notes_description(general)}))
         return fieldsets
 
@@ -406,7 +409,7 @@ class DisclosureSheetAdmin(ScopedHistoryAdmin):
         organization = with_draft_state(Organization.objects.filter(pk=sheet.organization_id)).get()
         return str(draft_state(organization))
 
-    @admin.display(description="ガイドラインの遵守 注8)")
+    @admin.display(description=labelled_with_notes(COMPLIANCE_FIELD))
     def guideline_compliance(self, sheet):
         compliance = sheet.guideline_compliance()
         group = checkbox_group(Compliance.choices, [compliance] if compliance else [])
@@ -531,7 +534,7 @@ class ChecklistAdmin(OrganizationScopedAdmin):
             sheet.organization.name,
         )
 
-    @admin.display(description="ガイドラインの遵守")
+    @admin.display(description=field_label(COMPLIANCE_FIELD))
     def compliance(self, checklist):
         compliance = compliance_from_counts(
             total=checklist.answer_count,

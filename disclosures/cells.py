@@ -98,7 +98,7 @@ class CountCell(Cell):
 
     kind = "count"
     template_name = "disclosures/cells/count.html"
-    unit: str = "人"  # printed after the number (人, 件, 箇所)
+    unit: str = ""  # printed after the number (人, 件, 箇所: the layout says which)
     blank: str = ""  # shown for an empty count, as the form does (処理可能件数 "—")
 
     def snapshot_value(self, values, choices_of):
@@ -125,19 +125,34 @@ class DateCell(Cell):
 
 
 @dataclass(frozen=True)
+class Detail:
+    """Words typed into a ticked box's parentheses: 有(内容:…), その他(…)."""
+
+    choice: str  # the box they belong to
+    field: str
+    words: str  # printed before the detail inside the parentheses
+    name: str = ""  # the detail's own name where the form prints no words
+
+    @property
+    def label(self):
+        return self.name or self.words.strip().rstrip(":")
+
+    def __iter__(self):  # (choice, field, words), as the snapshot builder reads it
+        return iter((self.choice, self.field, self.words))
+
+
+@dataclass(frozen=True)
 class OptionsCell(Cell):
     """A group of tick boxes: every choice of the field, the chosen ones ticked, some with
     words in parentheses (有(内容:…), その他(…))."""
 
     kind = "options"
     template_name = "disclosures/cells/options.html"
-    # (choice value, detail field, the words before the detail inside the
-    # parentheses, as the form prints them)
-    details: tuple[tuple[str, str, str], ...] = ()
+    details: tuple[Detail, ...] = ()
 
     @property
     def fields(self):
-        return (self.field, *(field for _value, field, _words in self.details))
+        return (self.field, *(detail.field for detail in self.details))
 
     def snapshot_value(self, values, choices_of):
         value = values[self.field]

@@ -9,7 +9,8 @@ fieldsets, the snapshot (and so the page, the PDF and the diff) read this.
 
 from dataclasses import dataclass
 
-from .cells import Cell, CountCell, DateCell, EmailCell, OptionsCell, TextCell, URLCell
+from .cells import Cell, CountCell, DateCell, Detail, EmailCell, OptionsCell, TextCell, URLCell
+from .notes import note_help
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ def count(field, caption="", unit="人", blank=""):
 
 
 def options(field, *details):
-    return OptionsCell(field, details=tuple(details))
+    return OptionsCell(field, details=tuple(Detail(*detail) for detail in details))
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,7 @@ SHEET_LAYOUT = (
             row(["提供するサービス", "対象"], options("service_targets")),
             row(
                 ["提供するサービス", "内容"],
-                options("service_contents", ("other", "service_contents_other", "")),
+                options("service_contents", ("other", "service_contents_other", "", "その他")),
             ),
             row(["利用者によるサービスの選択", "保険者"], options("insurer_selection")),
             row(
@@ -211,3 +212,63 @@ SHEET_LAYOUT = (
 def sheet_fields():
     """Every editable field of the sheet, in the form's order."""
     return tuple(name for part in SHEET_LAYOUT for name in part.fields if name != COMPLIANCE_FIELD)
+
+
+# --- each field's label and notes, read by the models (verbose_name, help_text) ---
+
+
+def _field_texts():
+    """{field: (label, notes, row labels, caption)}: a field is named by its row's labels (the part's
+    title for a row without any), then its column, caption or detail words, as
+    the form prints them around it; the notes of its part's title and of its
+    row's labels govern it."""
+    texts = {}
+    for part in SHEET_LAYOUT:
+        for row in part.rows:
+            labels = [label.text for label in row.labels] or [part.title.text]
+            notes = tuple(dict.fromkeys((*part.title.notes, *row.notes)))
+            for index, cell in enumerate(row.cells):
+                words = list(labels)
+                if part.columns:
+                    words.append(part.columns[index])
+                if getattr(cell, "parenthesized", False):
+                    words = [cell.caption]  # (都道府県名:東京都) is a field of its own
+                elif cell.caption:
+                    words.append(cell.caption)
+                texts[cell.field] = (" ".join(words), notes, tuple(labels), cell.caption)
+                for detail in getattr(cell, "details", ()):
+                    texts[detail.field] = (" ".join([*labels, detail.label]), notes, tuple(labels), detail.label)
+    return texts
+
+
+FIELD_TEXTS = _field_texts()
+
+
+def field_label(name):
+    """The field's verbose_name: the form's labels of its row, word for word."""
+    return FIELD_TEXTS[name][0]
+
+
+def field_notes(name):
+    return FIELD_TEXTS[name][1]
+
+
+def row_labels(name):
+    """The labels of the field's row: ("データ授受の方法", "外部から機関へ")."""
+    return FIELD_TEXTS[name][2]
+
+
+def field_caption(name):
+    """The words the form prints right before the field's value: its caption
+    (機関本体) or a detail's name (回線種別), "" if none."""
+    return FIELD_TEXTS[name][3]
+
+
+def field_help(name):
+    """The field's help text: the notes (注n)) the form attaches to its labels, quoted in full."""
+    return note_help(*field_notes(name))
+
+
+def form_texts(name):
+    """verbose_name and help_text of the model field `name`, from the layout."""
+    return {"verbose_name": field_label(name), "help_text": field_help(name)}

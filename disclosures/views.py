@@ -22,6 +22,7 @@ from .display import document_context
 from .models import Publication, PublicationAltered
 from .current_version import current_publication
 from .formatting import japanese_date
+from .layout import field_label
 
 logger = logging.getLogger(__name__)
 ACCEPTS_GZIP = re.compile(r"\bgzip\b")  # as django.middleware.gzip reads Accept-Encoding
@@ -165,7 +166,8 @@ def index(request):
     )
     if len(publications) == 1:
         return redirect("disclosures:current", slug=publications[0].organization.slug)
-    return render(request, "disclosures/index.html", {"publications": publications})
+    labels = {name: field_label(name) for name in ("name", "classification")}
+    return render(request, "disclosures/index.html", {"publications": publications, "labels": labels})
 
 
 @require_safe
