@@ -83,3 +83,30 @@ def admin_path():
     from django.conf import settings
 
     return settings.ADMIN_URL
+
+
+def test_view_on_site_redirects_a_member_only_to_their_own_organizations_pages(django_user_model, example_org):
+    from django.contrib.contenttypes.models import ContentType
+    from django.test import Client
+    from django.urls import reverse
+
+    from disclosures.models import Membership, Organization
+
+    editor = django_user_model.objects.create_user("editor", "editor@example.jp", "pw-for-tests-123", is_staff=True)
+    Membership.objects.create(organization=example_org, user=editor, role=Membership.Role.EDITOR)
+    other = new_organization("tasha", "他社株式会社")
+    publish_change(other.sheet, "初版")
+    client = Client()
+    client.force_login(editor)
+
+    def view_on_site(obj):
+        content_type = ContentType.objects.get_for_model(obj)
+        return client.get(reverse("admin:view_on_site", args=[content_type.pk, obj.pk]))
+
+    own = Publication.objects.get(organization=example_org)
+    assert view_on_site(own)["Location"].endswith("/qolead/versions/1/")
+    assert view_on_site(Organization.objects.get(slug="qolead"))["Location"].endswith("/qolead/")
+    for obj in (Publication.objects.get(organization=other), other):
+        response = view_on_site(obj)
+        assert response.status_code == 404
+        assert "tasha" not in response.get("Location", "") + response.content.decode()
