@@ -92,6 +92,33 @@ class PortalAdminSite(admin.AdminSite):
             )
         super().register(model_or_iterable, admin_class, **options)
 
+    def get_urls(self):
+        """「サイト上で表示」 redirects only to objects the user may view in this admin."""
+        from django.urls import path
+
+        urls = super().get_urls()
+        for index, pattern in enumerate(urls):
+            if getattr(pattern, "name", None) == "view_on_site":
+                urls[index] = path(str(pattern.pattern), self.admin_view(self.view_on_site), name="view_on_site")
+        return urls
+
+    def view_on_site(self, request, content_type_id, object_id):
+        """Django's shortcut redirects to any object's get_absolute_url(): it would tell
+        a staff member the public address (slug) of another organisation. Only an
+        object the registered ModelAdmin shows this user is redirected to."""
+        from django.contrib.contenttypes.models import ContentType
+        from django.contrib.contenttypes.views import shortcut
+
+        try:
+            model = ContentType.objects.get_for_id(content_type_id).model_class()
+        except (ContentType.DoesNotExist, ValueError):
+            raise Http404("見つかりません。") from None
+        model_admin = self._registry.get(model)
+        obj = model_admin.get_object(request, unquote(object_id)) if model_admin else None
+        if obj is None or not model_admin.has_view_permission(request, obj):
+            raise Http404("見つかりません。")
+        return shortcut(request, content_type_id, object_id)
+
 
 # --- no 500 from a hand-made admin URL ---------------------------------------
 

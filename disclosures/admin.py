@@ -18,24 +18,30 @@ from .diff import diff_snapshots
 from .display import document_context
 from .draft_state import draft_state, with_draft_state
 from .forms import AnswerForm, DisclosureSheetForm, PublishForm
-from .layout import COMPLIANCE_FIELD, SHEET_LAYOUT
+from .layout import COMPLIANCE_FIELD, SHEET_LAYOUT, field_label, field_notes
 from .models import DisclosureSheet, Membership, Organization, Publication
 from .notes import SHEET_NOTES, note_marker
 from .permissions import is_member, publish_refusal
 from .publishing import NothingChanged, PublishError, draft_problems, publication_outcome, publish
-from .snapshot import build_snapshot, japanese_date
+from .formatting import box, japanese_date
+from .snapshot import build_snapshot
 
 
 def checkbox_group(options, chosen):
-    """□/■ as on the paper form, with the state spelled out for screen readers."""
+    """The boxes of the paper form, with the state spelled out for screen readers."""
     return format_html_join(
         " ",
         '<span class="option">{}<span class="visually-hidden">{}</span>{}</span>',
         (
-            ("■" if value in chosen else "□", "（選択）" if value in chosen else "（非選択）", label)
+            (box(value in chosen), "（選択）" if value in chosen else "（非選択）", label)
             for value, label in options
         ),
     )
+
+
+def labelled_with_notes(field):
+    """ガイドラインの遵守 注8): a label with its note markers, as the form prints it."""
+    return " ".join([field_label(field), *map(note_marker, field_notes(field))])
 
 
 def notes_description(numbers):
@@ -170,7 +176,7 @@ class OrganizationAdmin(ScopedHistoryAdmin):
             return "未公開"
         return str(draft_state(organization))
 
-    @admin.display(description="代行機関の分類", ordering="sheet__classification")
+    @admin.display(description=field_label("classification"), ordering="sheet__classification")
     def classification(self, organization):
         sheet = getattr(organization, "sheet", None)
         return sheet.get_classification_display() if sheet else "—"
@@ -188,6 +194,12 @@ class OrganizationAdmin(ScopedHistoryAdmin):
 
     def organization_id_of(self, obj):
         return obj.pk
+
+    def view_on_site(self, organization):
+        """「サイトで表示」: the current version's page, once there is one."""
+        if getattr(organization, "live_number", None) is not None:
+            return organization.get_absolute_url()
+        return None
 
     def has_change_permission(self, request, obj=None):
         return request.user.is_superuser  # members see their organisation, read-only
@@ -240,11 +252,9 @@ class DisclosureSheetAdmin(ScopedHistoryAdmin):
             lines = [
                 row.fields if len(row.fields) > 1 else row.fields[0] for row in part.rows if row.fields
             ]
-            fields = [DisclosureSheet._meta.get_field(n) for n in part.fields if n != COMPLIANCE_FIELD]
             # A note already quoted in a field's help text is not repeated above it.
-            general = [
-                n for n in part.notes if not any(note_marker(n) in f.help_text for f in fields)
-            ]
+            quoted = {n for name in part.fields if name != COMPLIANCE_FIELD for n in field_notes(name)}
+            general = [n for n in part.notes if n not in quoted]
             fieldsets.append((part.title.text, {"fields": lines, "description": notes_description(general)}))
         return fieldsets
 
@@ -303,7 +313,7 @@ class DisclosureSheetAdmin(ScopedHistoryAdmin):
         try:
             number, sheet_updated_on, checklist_updated_on = publication_outcome(sheet, snapshot=snapshot)
         except NothingChanged:
-            live = sheet.organization.publications.defer("snapshot", "pdf").order_by("-number").first()
+            live = sheet.organization.publications.defer("snapshot", "pdf").current().first()
             number, sheet_updated_on, checklist_updated_on = (
                 live.number,
                 live.sheet_updated_on,
@@ -333,8 +343,9 @@ class DisclosureSheetAdmin(ScopedHistoryAdmin):
             raise PermissionDenied(refusal)
         live = (
             Publication.objects.filter(organization=sheet.organization_id)
+            .select_related("organization")  # for its link
             .defer("pdf")  # its snapshot is compared with the draft; its PDF is not needed
-            .order_by("-number")
+            .current()
             .first()
         )
         form = PublishForm(request.POST or None, first_publication=live is None)
@@ -399,7 +410,7 @@ class DisclosureSheetAdmin(ScopedHistoryAdmin):
         organization = with_draft_state(Organization.objects.filter(pk=sheet.organization_id)).get()
         return str(draft_state(organization))
 
-    @admin.display(description="ガイドラインの遵守 注8)")
+    @admin.display(description=labelled_with_notes(COMPLIANCE_FIELD))
     def guideline_compliance(self, sheet):
         compliance = sheet.guideline_compliance()
         group = checkbox_group(Compliance.choices, [compliance] if compliance else [])
@@ -524,7 +535,7 @@ class ChecklistAdmin(OrganizationScopedAdmin):
             sheet.organization.name,
         )
 
-    @admin.display(description="ガイドラインの遵守")
+    @admin.display(description=field_label(COMPLIANCE_FIELD))
     def compliance(self, checklist):
         compliance = compliance_from_counts(
             total=checklist.answer_count,
@@ -618,6 +629,10 @@ class PublicationAdmin(OrganizationScopedAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).defer("snapshot")
 
+    def view_on_site(self, publication):
+        """「サイトで表示」: the version's own page, without the content-types redirect."""
+        return publication.get_absolute_url()
+
     def has_add_permission(self, request):
         return False
 
@@ -629,8 +644,4 @@ class PublicationAdmin(OrganizationScopedAdmin):
 
     @admin.display(description="公開ページ")
     def public_link(self, publication):
-        url = reverse(
-            "disclosures:version",
-            kwargs={"slug": publication.organization.slug, "number": publication.number},
-        )
-        return format_html('<a href="{}">第{}版を表示</a>', url, publication.number)
+        return format_html('<a href="{}">第{}版を表示</a>', publication.get_absolute_url(), publication.number)

@@ -3,7 +3,9 @@ form's own labels."""
 
 from dataclasses import dataclass
 
-from .snapshot import cell_text, row_label
+from .cells import cell_text
+from .formatting import box
+from .snapshot import row_label
 
 
 @dataclass(frozen=True)
@@ -29,9 +31,9 @@ def sheet_rows(snapshot):
 
 def answer_text(item):
     if item["status"] == "done":
-        return "■実施済"
+        return f"{box(True)}実施済"
     if item["status"] == "planned":
-        return f"■実施予定({item['planned_time']})"
+        return f"{box(True)}実施予定({item['planned_time']})"
     return "未回答"
 
 

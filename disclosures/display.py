@@ -6,7 +6,7 @@ every word comes from the snapshot.
 
 import datetime
 
-from .snapshot import japanese_date
+from .formatting import japanese_date
 
 
 def sheet_parts(snapshot):

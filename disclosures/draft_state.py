@@ -15,7 +15,8 @@ from django.utils import formats, timezone
 
 from checklist.models import Answer
 
-from .models import DisclosureSheet, Publication
+from .formatting import japanese_date
+from .models import DisclosureSheet, current_version_value
 from .snapshot import build_snapshot, document_digests
 
 
@@ -36,7 +37,8 @@ class DraftState:
             return "公開版と同じです"
         if self.since is None:  # changed without a history row (a bulk update)
             return "公開版との差分があります"
-        since = formats.date_format(timezone.localtime(self.since), "Y年n月j日 H:i")
+        since = timezone.localtime(self.since)
+        since = f"{japanese_date(since)} {formats.time_format(since, 'H:i')}"
         return f"公開版との差分があります（{since} から）"
 
 
@@ -44,12 +46,11 @@ def with_draft_state(organizations):
     """Organizations with what draft_state() reads, in the same number of queries
     however many there are: the live version's digests and the first recorded
     change after it as annotations, the drafts with their answers prefetched."""
-    live = Publication.objects.filter(organization=OuterRef("pk")).order_by("-number")
     organizations = organizations.annotate(
-        live_number=Subquery(live.values("number")[:1]),
-        live_published_at=Subquery(live.values("published_at")[:1]),
-        live_sheet_digest=Subquery(live.values("sheet_digest")[:1]),
-        live_checklist_digest=Subquery(live.values("checklist_digest")[:1]),
+        **{
+            f"live_{field}": current_version_value(field, OuterRef("pk"))
+            for field in ("number", "published_at", "sheet_digest", "checklist_digest")
+        }
     )
     sheet_changes = DisclosureSheet.history.filter(
         organization_id=OuterRef("pk"), history_date__gt=OuterRef("live_published_at")

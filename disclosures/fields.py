@@ -1,4 +1,4 @@
-"""Model fields for the form's □ groups."""
+"""Model fields for the form's groups of tick boxes."""
 
 from django import forms
 from django.core import checks, exceptions
@@ -6,7 +6,7 @@ from django.db import models
 
 
 class ChoiceListField(models.JSONField):
-    """A □ group where several boxes may be ticked, stored as a list of choice values.
+    """A group of tick boxes where several boxes may be ticked, stored as a list of choice values.
 
     Stored in the declared order of the choices whatever order they were given in,
     so that two equal selections compare equal (publishing detects changes by value).

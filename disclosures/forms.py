@@ -3,6 +3,7 @@ from django import forms
 from checklist.models import Answer
 from disclosure_portal.text_limits import CHANGE_NOTE_MAX_LENGTH, FREE_TEXT_MAX_LINES, MaxLinesValidator
 
+from .layout import field_label
 from .models import DisclosureSheet, validate_no_control_characters
 
 
@@ -38,8 +39,8 @@ class DisclosureSheetForm(forms.ModelForm):
         label=DisclosureSheet._meta.get_field("classification").verbose_name,
         help_text=DisclosureSheet._meta.get_field("classification").help_text,
         choices=DisclosureSheet._meta.get_field("classification").choices,
-        too_many_message="注3) 代行機関の分類はいずれか一つを選択してください。",
-        error_messages={"required": "注3) 代行機関の分類をいずれか一つ選択してください。"},
+        too_many_message=f"注3) {field_label('classification')}はいずれか一つを選択してください。",
+        error_messages={"required": f"注3) {field_label('classification')}をいずれか一つ選択してください。"},
     )
 
     class Meta:
@@ -88,7 +89,7 @@ class PublishForm(forms.Form):
         label="変更内容",
         max_length=CHANGE_NOTE_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="公開ページの変更履歴と更新情報（Atom）に表示されます。例: 従事する職員の数を更新。",
+        help_text="公開ページの変更履歴と更新情報（Atom）に表示されます。例: 職員数を更新。",
         error_messages={"required": "変更内容を入力してください。"},
         validators=[validate_no_control_characters, MaxLinesValidator(FREE_TEXT_MAX_LINES)],
     )

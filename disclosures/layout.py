@@ -2,11 +2,15 @@
 
 Parts are the form's left-hand headings; rows its labelled lines, with the
 nested labels of the form (従事する職員の数 › 専任) and the notes each label
-refers to; cells say how each model field is shown on the row. The admin's
+refers to; cells say how each model field is shown on the row (disclosures/cells.py:
+one class per kind of cell). The admin's
 fieldsets, the snapshot (and so the page, the PDF and the diff) read this.
 """
 
 from dataclasses import dataclass
+
+from .cells import Cell, CountCell, DateCell, Detail, EmailCell, OptionsCell, TextCell, URLCell
+from .notes import note_help
 
 
 @dataclass(frozen=True)
@@ -19,35 +23,16 @@ def L(text, *notes):
     return Label(text, notes)
 
 
-@dataclass(frozen=True)
-class Cell:
-    """One field on a row. kind: text, count, options, date, url, email."""
-
-    kind: str
-    field: str
-    caption: str = ""  # printed before the value (機関本体, 年間, …)
-    unit: str = ""  # printed after a count (人, 件, 箇所)
-    blank: str = ""  # shown for an empty count, as the form does (処理可能件数 "—")
-    parenthesized: bool = False  # caption and value in parentheses: (都道府県名:東京都)
-    # options only: (choice value, detail field, the words before the detail
-    # inside the parentheses, as the form prints them: 有(内容:…), その他(…))
-    details: tuple[tuple[str, str, str], ...] = ()
-
-    @property
-    def fields(self):
-        return (self.field, *(field for _value, field, _words in self.details))
-
-
 def text(field, caption=""):
-    return Cell("text", field, caption=caption)
+    return TextCell(field, caption)
 
 
 def count(field, caption="", unit="人", blank=""):
-    return Cell("count", field, caption=caption, unit=unit, blank=blank)
+    return CountCell(field, caption, unit=unit, blank=blank)
 
 
 def options(field, *details):
-    return Cell("options", field, details=tuple(details))
+    return OptionsCell(field, details=tuple(Detail(*detail) for detail in details))
 
 
 @dataclass(frozen=True)
@@ -90,8 +75,8 @@ SHEET_LAYOUT = (
             row([L("機関名", 1)], text("name")),
             row([L("所在地(住所)", 1)], text("address")),
             row([L("電話番号", 1)], text("phone")),
-            row(["ホームページアドレス"], Cell("url", "website_url")),
-            row(["窓口となるメールアドレス"], Cell("email", "contact_email")),
+            row(["ホームページアドレス"], URLCell("website_url")),
+            row(["窓口となるメールアドレス"], EmailCell("contact_email")),
             row([L("代行機関コード", 2)], text("agency_code")),
             row([L("代行機関の分類", 3)], options("classification")),
         ),
@@ -118,7 +103,7 @@ SHEET_LAYOUT = (
             row(
                 ["施設数(サポート拠点数)"],
                 count("facility_count", unit="箇所"),
-                Cell("text", "facility_prefectures", caption="都道府県名", parenthesized=True),
+                TextCell("facility_prefectures", "都道府県名", parenthesized=True),
             ),
             row([L("財務基盤に関する資料または照会先", 6)], text("financial_reference")),
             row(
@@ -128,7 +113,7 @@ SHEET_LAYOUT = (
             row(["提供するサービス", "対象"], options("service_targets")),
             row(
                 ["提供するサービス", "内容"],
-                options("service_contents", ("other", "service_contents_other", "")),
+                options("service_contents", ("other", "service_contents_other", "", "その他")),
             ),
             row(["利用者によるサービスの選択", "保険者"], options("insurer_selection")),
             row(
@@ -144,7 +129,7 @@ SHEET_LAYOUT = (
     Part(
         L("情報システムに関する情報"),
         (
-            row([L("提供開始の年月日", 9)], Cell("date", "service_start_date")),
+            row([L("提供開始の年月日", 9)], DateCell("service_start_date")),
             row(["システムの保有"], options("system_ownership")),
             row(["システムの運用管理"], options("system_operation")),
             row(["システム専用区画・施設の有無"], options("system_areas")),
@@ -227,3 +212,63 @@ SHEET_LAYOUT = (
 def sheet_fields():
     """Every editable field of the sheet, in the form's order."""
     return tuple(name for part in SHEET_LAYOUT for name in part.fields if name != COMPLIANCE_FIELD)
+
+
+# --- each field's label and notes, read by the models (verbose_name, help_text) ---
+
+
+def _field_texts():
+    """{field: (label, notes, row labels, caption)}: a field is named by its row's labels (the part's
+    title for a row without any), then its column, caption or detail words, as
+    the form prints them around it; the notes of its part's title and of its
+    row's labels govern it."""
+    texts = {}
+    for part in SHEET_LAYOUT:
+        for row in part.rows:
+            labels = [label.text for label in row.labels] or [part.title.text]
+            notes = tuple(dict.fromkeys((*part.title.notes, *row.notes)))
+            for index, cell in enumerate(row.cells):
+                words = list(labels)
+                if part.columns:
+                    words.append(part.columns[index])
+                if getattr(cell, "parenthesized", False):
+                    words = [cell.caption]  # (都道府県名:東京都) is a field of its own
+                elif cell.caption:
+                    words.append(cell.caption)
+                texts[cell.field] = (" ".join(words), notes, tuple(labels), cell.caption)
+                for detail in getattr(cell, "details", ()):
+                    texts[detail.field] = (" ".join([*labels, detail.label]), notes, tuple(labels), detail.label)
+    return texts
+
+
+FIELD_TEXTS = _field_texts()
+
+
+def field_label(name):
+    """The field's verbose_name: the form's labels of its row, word for word."""
+    return FIELD_TEXTS[name][0]
+
+
+def field_notes(name):
+    return FIELD_TEXTS[name][1]
+
+
+def row_labels(name):
+    """The labels of the field's row: ("データ授受の方法", "外部から機関へ")."""
+    return FIELD_TEXTS[name][2]
+
+
+def field_caption(name):
+    """The words the form prints right before the field's value: its caption
+    (機関本体) or a detail's name (回線種別), "" if none."""
+    return FIELD_TEXTS[name][3]
+
+
+def field_help(name):
+    """The field's help text: the notes (注n)) the form attaches to its labels, quoted in full."""
+    return note_help(*field_notes(name))
+
+
+def form_texts(name):
+    """verbose_name and help_text of the model field `name`, from the layout."""
+    return {"verbose_name": field_label(name), "help_text": field_help(name)}

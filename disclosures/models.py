@@ -1,7 +1,8 @@
 """Organisations and their draft disclosure sheet.
 
 The field order follows 事業運営上開示すべき重要事項の概要[代行機関]; each
-verbose_name is the form's own label, each help_text quotes the form's note.
+verbose_name is the form's own label and each help_text quotes the form's notes,
+both read from the layout (disclosures/layout.py), where they are written once.
 """
 
 import re
@@ -13,6 +14,7 @@ from django.core.validators import MaxValueValidator, RegexValidator
 from django.db import models, transaction
 from django.db.models.signals import pre_save
 from django.dispatch import receiver
+from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
 from checklist.models import Checklist, ChecklistTemplate
@@ -32,7 +34,7 @@ from disclosure_portal.text_limits import (
 
 from .digests import sha256_of
 from .fields import ChoiceListField, URLField
-from .notes import note_help
+from .layout import field_caption, field_label, form_texts, row_labels
 from .pdf import pdf_sha256
 from .prefectures import unknown_prefectures
 
@@ -55,7 +57,7 @@ class Organization(models.Model):
         help_text="公開ページのURLに使う半角英数字・ハイフン（例: qolead → /qolead/）。",
     )
     name = models.CharField(
-        "機関名",
+        field_label("name"),
         max_length=NAME_MAX_LENGTH,
         validators=[validate_printable],
         help_text="管理画面の一覧に表示する名前。",
@@ -77,6 +79,10 @@ class Organization(models.Model):
 
     def __str__(self):
         return self.name
+
+    def get_absolute_url(self):
+        """The public page of the organisation's current version."""
+        return reverse("disclosures:current", kwargs={"slug": self.slug})
 
     @classmethod
     @transaction.atomic
@@ -132,7 +138,7 @@ class Membership(models.Model):
 # 注2: the code is issued as eight half-width digits. [0-9], not \d, which
 # would also accept full-width digits.
 agency_code_validator = RegexValidator(
-    r"^[0-9]{8}\Z", "注2) 代行機関コードは半角数字8桁で入力してください（未発行の場合は空欄）。"
+    r"^[0-9]{8}\Z", f"注2) {field_label('agency_code')}は半角数字8桁で入力してください（未発行の場合は空欄）。"
 )
 
 
@@ -154,7 +160,7 @@ def validate_prefectures(value):
     unknown = unknown_prefectures(value)
     if unknown:
         raise ValidationError(
-            "都道府県名を正しく入力してください（複数は「、」で区切る。例: 東京都、大阪府）: %(names)s",
+            f"{field_caption('facility_prefectures')}を正しく入力してください（複数は「、」で区切る。例: 東京都、大阪府）: %(names)s",
             code="invalid",
             params={"names": "、".join(unknown)},
         )
@@ -252,177 +258,173 @@ class DisclosureSheet(models.Model):
 
     # 基本情報
     name = models.CharField(
-        "機関名",
+        **form_texts("name"),
         max_length=NAME_MAX_LENGTH,
         validators=[MaxLinesValidator(SHORT_TEXT_MAX_LINES)],
-        help_text=note_help(1),
     )
     address = models.CharField(
-        "所在地(住所)",
+        **form_texts("address"),
         max_length=ADDRESS_MAX_LENGTH,
         validators=[MaxLinesValidator(SHORT_TEXT_MAX_LINES)],
-        help_text=note_help(1),
     )
     phone = models.CharField(
-        "電話番号", max_length=30, validators=[validate_phone_number], help_text=note_help(1)
+        **form_texts("phone"), max_length=30, validators=[validate_phone_number]
     )
-    website_url = URLField("ホームページアドレス", max_length=URL_MAX_LENGTH, blank=True)
-    contact_email = models.EmailField("窓口となるメールアドレス", max_length=254, blank=True)
+    website_url = URLField(**form_texts("website_url"), max_length=URL_MAX_LENGTH, blank=True)
+    contact_email = models.EmailField(**form_texts("contact_email"), max_length=254, blank=True)
     agency_code = models.CharField(
-        "代行機関コード",
+        **form_texts("agency_code"),
         max_length=8,
         blank=True,
         validators=[agency_code_validator],
-        help_text=note_help(2),
     )
     classification = models.CharField(
-        "代行機関の分類", max_length=20, choices=Classification.choices, help_text=note_help(3)
+        **form_texts("classification"), max_length=20, choices=Classification.choices
     )
 
     # 施設及び設備情報
-    staff_dedicated_own = count_field("従事する職員の数 専任 機関本体", help_text=note_help(4))
+    staff_dedicated_own = count_field(**form_texts("staff_dedicated_own"))
     staff_dedicated_partner = count_field(
-        "従事する職員の数 専任 協力・関係会社", help_text=note_help(4, 5)
+        **form_texts("staff_dedicated_partner")
     )
-    staff_concurrent_own = count_field("従事する職員の数 兼任 機関本体", help_text=note_help(4))
+    staff_concurrent_own = count_field(**form_texts("staff_concurrent_own"))
     staff_concurrent_partner = count_field(
-        "従事する職員の数 兼任 協力・関係会社", help_text=note_help(4, 5)
+        **form_texts("staff_concurrent_partner")
     )
-    staff_total_own = count_field("全職員の数 機関本体")
-    staff_total_partner = count_field("全職員の数 協力・関係会社", help_text=note_help(5))
-    facility_count = count_field("施設数(サポート拠点数)")
+    staff_total_own = count_field(**form_texts("staff_total_own"))
+    staff_total_partner = count_field(**form_texts("staff_total_partner"))
+    facility_count = count_field(**form_texts("facility_count"))
     facility_prefectures = models.CharField(
-        "都道府県名",
+        field_label("facility_prefectures"),
         max_length=SHORT_TEXT_MAX_LENGTH,
         blank=True,
         validators=[validate_prefectures],
         help_text="サポート拠点のある都道府県。複数は「、」で区切る。",
     )
     financial_reference = free_text_field(
-        "財務基盤に関する資料または照会先", blank=True, help_text=note_help(6)
+        **form_texts("financial_reference"), blank=True
     )
     similar_services = models.CharField(
-        "類似業務・サービスの提供実績",
+        **form_texts("similar_services"),
         max_length=3,
         choices=YesNo.choices,
         blank=True,
-        help_text=note_help(7),
     )
-    similar_services_detail = free_text_field("類似業務・サービスの提供実績 内容", blank=True)
-    service_targets = ChoiceListField("提供するサービス 対象", choice_options=SERVICE_TARGETS)
-    service_contents = ChoiceListField("提供するサービス 内容", choice_options=SERVICE_CONTENTS)
+    similar_services_detail = free_text_field(**form_texts("similar_services_detail"), blank=True)
+    service_targets = ChoiceListField(**form_texts("service_targets"), choice_options=SERVICE_TARGETS)
+    service_contents = ChoiceListField(**form_texts("service_contents"), choice_options=SERVICE_CONTENTS)
     service_contents_other = models.CharField(
-        "提供するサービス 内容 その他", max_length=SHORT_TEXT_MAX_LENGTH, blank=True
+        **form_texts("service_contents_other"), max_length=SHORT_TEXT_MAX_LENGTH, blank=True
     )
     insurer_selection = models.CharField(
-        "利用者によるサービスの選択 保険者", max_length=3, choices=Selectable.choices, blank=True
+        **form_texts("insurer_selection"), max_length=3, choices=Selectable.choices, blank=True
     )
     institution_selection = models.CharField(
-        "利用者によるサービスの選択 健診・保健指導機関",
+        **form_texts("institution_selection"),
         max_length=3,
         choices=Selectable.choices,
         blank=True,
     )
     institution_selectable_functions = models.CharField(
-        "選択可能な機能", max_length=SHORT_TEXT_MAX_LENGTH, blank=True
+        **form_texts("institution_selectable_functions"), max_length=SHORT_TEXT_MAX_LENGTH, blank=True
     )
 
     # 情報システムに関する情報
     service_start_date = models.DateField(
-        "提供開始の年月日", null=True, blank=True, help_text=note_help(9)
+        **form_texts("service_start_date"), null=True, blank=True
     )
     system_ownership = models.CharField(
-        "システムの保有", max_length=10, choices=SystemOwnership.choices, blank=True
+        **form_texts("system_ownership"), max_length=10, choices=SystemOwnership.choices, blank=True
     )
     system_operation = models.CharField(
-        "システムの運用管理", max_length=10, choices=SystemOperation.choices, blank=True
+        **form_texts("system_operation"), max_length=10, choices=SystemOperation.choices, blank=True
     )
-    system_areas = ChoiceListField("システム専用区画・施設の有無", choice_options=SYSTEM_AREAS)
-    system_engineers_own = count_field("システム管理技術者数 機関本体")
-    system_engineers_contractor = count_field("システム管理技術者数 委託先")
-    capacity_per_year = count_field("処理可能件数(設計値) 年間")
-    capacity_per_day = count_field("処理可能件数(設計値) 1日当たり")
+    system_areas = ChoiceListField(**form_texts("system_areas"), choice_options=SYSTEM_AREAS)
+    system_engineers_own = count_field(**form_texts("system_engineers_own"))
+    system_engineers_contractor = count_field(**form_texts("system_engineers_contractor"))
+    capacity_per_year = count_field(**form_texts("capacity_per_year"))
+    capacity_per_day = count_field(**form_texts("capacity_per_day"))
 
     # 運営に関する情報
     hours_office = models.CharField(
-        "サービス提供時間 拠点",
+        **form_texts("hours_office"),
         max_length=SHORT_TEXT_MAX_LENGTH,
         blank=True,
         validators=[MaxLinesValidator(SHORT_TEXT_MAX_LINES)],
     )
     hours_system = models.CharField(
-        "サービス提供時間 システム",
+        **form_texts("hours_system"),
         max_length=SHORT_TEXT_MAX_LENGTH,
         blank=True,
         validators=[MaxLinesValidator(SHORT_TEXT_MAX_LINES)],
     )
     hours_helpdesk = models.CharField(
-        "サービス提供時間 ヘルプデスク",
+        **form_texts("hours_helpdesk"),
         max_length=SHORT_TEXT_MAX_LENGTH,
         blank=True,
         validators=[MaxLinesValidator(SHORT_TEXT_MAX_LINES)],
     )
     data_in_methods = ChoiceListField(
-        "データ授受の方法 外部から機関へ", choice_options=DATA_EXCHANGE_METHODS
+        **form_texts("data_in_methods"), choice_options=DATA_EXCHANGE_METHODS
     )
     data_in_line = models.CharField(
-        "データ授受の方法 外部から機関へ 回線種別", max_length=SHORT_TEXT_MAX_LENGTH, blank=True
+        **form_texts("data_in_line"), max_length=SHORT_TEXT_MAX_LENGTH, blank=True
     )
     data_in_media = models.CharField(
-        "データ授受の方法 外部から機関へ 媒体", max_length=SHORT_TEXT_MAX_LENGTH, blank=True
+        **form_texts("data_in_media"), max_length=SHORT_TEXT_MAX_LENGTH, blank=True
     )
     data_out_methods = ChoiceListField(
-        "データ授受の方法 機関から外部へ", choice_options=DATA_EXCHANGE_METHODS
+        **form_texts("data_out_methods"), choice_options=DATA_EXCHANGE_METHODS
     )
     data_out_line = models.CharField(
-        "データ授受の方法 機関から外部へ 回線種別", max_length=SHORT_TEXT_MAX_LENGTH, blank=True
+        **form_texts("data_out_line"), max_length=SHORT_TEXT_MAX_LENGTH, blank=True
     )
     data_out_media = models.CharField(
-        "データ授受の方法 機関から外部へ 媒体", max_length=SHORT_TEXT_MAX_LENGTH, blank=True
+        **form_texts("data_out_media"), max_length=SHORT_TEXT_MAX_LENGTH, blank=True
     )
     security_online = free_text_field(
-        "データ授受におけるセキュリティ対策の方法 オンライン", blank=True
+        **form_texts("security_online"), blank=True
     )
     security_offline = free_text_field(
-        "データ授受におけるセキュリティ対策の方法 オフライン", blank=True
+        **form_texts("security_offline"), blank=True
     )
 
     # 事務手数料等 (注10: tax included)
     fee_initial_insurer = free_text_field(
-        "初期費用 保険者", blank=True, help_text=note_help(10)
+        **form_texts("fee_initial_insurer"), blank=True
     )
     fee_initial_institution = free_text_field(
-        "初期費用 健診・保健指導機関", blank=True, help_text=note_help(10)
+        **form_texts("fee_initial_institution"), blank=True
     )
     fee_separate_billing_insurer = models.CharField(
-        "経常経費 別途請求の有無 保険者",
+        **form_texts("fee_separate_billing_insurer"),
         max_length=10,
         choices=SeparateBilling.choices,
         blank=True,
     )
     fee_separate_billing_institution = models.CharField(
-        "経常経費 別途請求の有無 健診・保健指導機関",
+        **form_texts("fee_separate_billing_institution"),
         max_length=10,
         choices=SeparateBilling.choices,
         blank=True,
     )
-    fee_fixed_insurer = free_text_field("経常経費 固定費 保険者", blank=True, help_text=note_help(10))
+    fee_fixed_insurer = free_text_field(**form_texts("fee_fixed_insurer"), blank=True)
     fee_fixed_institution = free_text_field(
-        "経常経費 固定費 健診・保健指導機関", blank=True, help_text=note_help(10)
+        **form_texts("fee_fixed_institution"), blank=True
     )
     fee_unit_insurer = free_text_field(
-        "経常経費 従量単価 保険者", blank=True, help_text=note_help(10, 11)
+        **form_texts("fee_unit_insurer"), blank=True
     )
     fee_unit_institution = free_text_field(
-        "経常経費 従量単価 健診・保健指導機関", blank=True, help_text=note_help(10, 11)
+        **form_texts("fee_unit_institution"), blank=True
     )
     required_equipment = free_text_field(
-        "代行機関利用に際し必要となる設備等", blank=True, help_text=note_help(12)
+        **form_texts("required_equipment"), blank=True
     )
 
     # その他
-    cases_last_year_per_year = count_field("前年度の取扱件数 年間", help_text=note_help(13))
-    cases_last_year_per_day = count_field("前年度の取扱件数 1日当たり", help_text=note_help(13))
+    cases_last_year_per_year = count_field(**form_texts("cases_last_year_per_year"))
+    cases_last_year_per_day = count_field(**form_texts("cases_last_year_per_day"))
 
     history = HistoricalRecords(verbose_name="重要事項の概要（下書き）の変更履歴")
 
@@ -467,7 +469,9 @@ class DisclosureSheet(models.Model):
             raise ValidationError(errors)
 
     def _check_staff_counts(self, add):
-        for column, label in (("own", "機関本体"), ("partner", "協力・関係会社")):
+        total_label = row_labels("staff_total_own")[-1]  # 全職員の数
+        for column in ("own", "partner"):
+            label = field_caption(f"staff_total_{column}")  # 機関本体, 協力・関係会社
             dedicated = getattr(self, f"staff_dedicated_{column}")
             concurrent = getattr(self, f"staff_concurrent_{column}")
             total = getattr(self, f"staff_total_{column}")
@@ -475,7 +479,7 @@ class DisclosureSheet(models.Model):
                 add(
                     f"staff_total_{column}",
                     f"{label}の専任と兼任の合計（{(dedicated or 0) + (concurrent or 0)}人）が"
-                    f"全職員の数（{total}人）を超えています。",
+                    f"{total_label}（{total}人）を超えています。",
                 )
         # 注5: blank means no partner companies exist, 0 that they exist but
         # do not take part: the three counts are all blank or all filled.
@@ -485,28 +489,35 @@ class DisclosureSheet(models.Model):
             for field in blank:
                 add(
                     field,
-                    "注5) 協力・関係会社がない場合は専任・兼任・全職員をすべて空欄に、"
+                    f"注5) {field_caption('staff_total_partner')}がない場合は専任・兼任・全職員をすべて空欄に、"
                     "ある場合はすべて記入してください（従事していない場合は0）。",
                 )
 
     def _check_details(self, add):
         """A ticked box that asks for words (有(内容), その他(), …) needs them, and
         words belong only to a ticked box."""
+        methods = dict(DATA_EXCHANGE_METHODS)
+
+        def of_row(field, option):  # 外部から機関への「オンライン」
+            return f"{row_labels(field)[-1]}の「{option}」"
+
         rules = (
-            (self.similar_services == YesNo.YES, "similar_services_detail", "「有」", "内容"),
-            ("other" in self.service_contents, "service_contents_other", "「その他」", "内容"),
+            (self.similar_services == YesNo.YES, "similar_services_detail", f"「{YesNo.YES.label}」"),
+            ("other" in self.service_contents, "service_contents_other", f"「{dict(SERVICE_CONTENTS)['other']}」"),
             (
                 self.institution_selection == Selectable.YES,
                 "institution_selectable_functions",
-                "健診・保健指導機関の「可」",
-                "選択可能な機能",
+                of_row("institution_selection", Selectable.YES.label),
             ),
-            ("online" in self.data_in_methods, "data_in_line", "外部から機関への「オンライン」", "回線種別"),
-            ("offline" in self.data_in_methods, "data_in_media", "外部から機関への「オフライン」", "媒体"),
-            ("online" in self.data_out_methods, "data_out_line", "機関から外部への「オンライン」", "回線種別"),
-            ("offline" in self.data_out_methods, "data_out_media", "機関から外部への「オフライン」", "媒体"),
+            ("online" in self.data_in_methods, "data_in_line", of_row("data_in_methods", methods["online"])),
+            ("offline" in self.data_in_methods, "data_in_media", of_row("data_in_methods", methods["offline"])),
+            ("online" in self.data_out_methods, "data_out_line", of_row("data_out_methods", methods["online"])),
+            ("offline" in self.data_out_methods, "data_out_media", of_row("data_out_methods", methods["offline"])),
         )
-        for ticked, field, box, words in rules:
+        for ticked, field, box in rules:
+            # The words the box asks for, as the form names them (内容, 回線種別, …);
+            # その他(…) names none: it is the row's 内容.
+            words = field_caption(field) if field != "service_contents_other" else row_labels(field)[-1]
             value = getattr(self, field).strip()
             if ticked and not value:
                 add(field, f"{box}を選んだ場合は{words}を記入してください。")
@@ -515,7 +526,30 @@ class DisclosureSheet(models.Model):
 
 
 class PublicationQuerySet(models.QuerySet):
-    """Versions are never changed or removed, in bulk either."""
+    """Versions are never changed or removed, in bulk either.
+
+    The one definition of "the current version": an organisation's version with
+    the highest number. Views, feeds, the admin and publish() ask for it here.
+    """
+
+    def for_slug(self, slug):
+        """The versions of the organisation whose URL name is `slug`, with the organisation."""
+        return self.filter(organization__slug=slug).select_related("organization")
+
+    def newest_first(self):
+        return self.order_by("-number")
+
+    def current(self):
+        """The current version of each organisation (one row per organisation)."""
+        return self.filter(number=current_version_value("number"))
+
+    def with_current(self):
+        """Each version with its organisation's current number and publication time
+        (latest_number, latest_published_at), read in the same query."""
+        return self.annotate(
+            latest_number=current_version_value("number"),
+            latest_published_at=current_version_value("published_at"),
+        )
 
     def update(self, **kwargs):
         raise ValueError("Publications are never changed.")
@@ -568,8 +602,8 @@ class Publication(models.Model):
     # Indexed: /verify/ looks a copy up by the hash of its bytes.
     pdf_sha256 = models.CharField("PDFのSHA-256", max_length=64, db_index=True)
     # Copies for lists and feeds, so they need not read the snapshot.
-    title = models.CharField("機関名", max_length=200)
-    classification = models.CharField("代行機関の分類", max_length=20, choices=Classification.choices)
+    title = models.CharField(field_label("name"), max_length=200)
+    classification = models.CharField(field_label("classification"), max_length=20, choices=Classification.choices)
 
     objects = PublicationQuerySet.as_manager()
 
@@ -615,6 +649,17 @@ class Publication(models.Model):
     @property
     def last_updated_on(self):
         return max(self.sheet_updated_on, self.checklist_updated_on)
+
+    def get_absolute_url(self):
+        """This version's permanent page (the admin's 「サイトで表示」 too)."""
+        return reverse("disclosures:version", kwargs={"slug": self.organization.slug, "number": self.number})
+
+
+def current_version_value(field, organization=models.OuterRef("organization")):
+    """`field` of the current version of `organization` (an outer reference to an
+    organisation), as a subquery for annotations and filters."""
+    newest = Publication.objects.filter(organization=organization).newest_first()
+    return models.Subquery(newest.values(field)[:1])
 
 
 @receiver(pre_save, sender=Publication)

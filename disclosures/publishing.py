@@ -8,12 +8,12 @@ load_example alike.
 
 import logging
 
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
+from .current_version import forget_current_version
 from .models import (
     DisclosureSheet,
     Organization,
@@ -21,24 +21,16 @@ from .models import (
     validate_no_control_characters,
 )
 from .permissions import publish_refusal
+from .formatting import japanese_date
 from .pdf import PdfRenderError, pdf_sha256
 from .pdf.document import render_publication_pdf
 from .signing import PdfSigningError, sign_pdf
-from .snapshot import build_snapshot, document_digests, japanese_date, sha256_of
+from .snapshot import build_snapshot, document_digests, sha256_of
 
 logger = logging.getLogger(__name__)
 
 # Sent once a version is committed: sender=Publication, publication=…
 published = Signal()
-
-
-def current_version_key(slug):
-    """The cache key under which the public views remember the current version."""
-    return f"disclosure:current:{slug}"
-
-
-def forget_current_version(slug):
-    cache.delete(current_version_key(slug))
 
 
 class PublishError(Exception):
@@ -102,7 +94,7 @@ class PublishAction:
         snapshot = build_snapshot(sheet)
         sheet_digest, checklist_digest = document_digests(snapshot)
         # Only its number, digests and dates are compared: not its snapshot or PDF.
-        previous = organization.publications.defer("snapshot", "pdf").order_by("-number").first()
+        previous = organization.publications.defer("snapshot", "pdf").current().first()
         published_at = timezone.now()
         today = timezone.localdate(published_at)
         sheet_updated_on, checklist_updated_on = self._updated_on(
@@ -187,10 +179,7 @@ def publication_outcome(sheet, *, effective_date=None, snapshot=None):
     snapshot = snapshot if snapshot is not None else build_snapshot(sheet)
     sheet_digest, checklist_digest = document_digests(snapshot)
     previous = (
-        Publication.objects.filter(organization=sheet.organization_id)
-        .defer("snapshot", "pdf")
-        .order_by("-number")
-        .first()
+        Publication.objects.filter(organization=sheet.organization_id).defer("snapshot", "pdf").current().first()
     )
     action = PublishAction(sheet, effective_date=effective_date)
     dates = action._updated_on(previous, timezone.localdate(), sheet_digest, checklist_digest)

@@ -8,11 +8,10 @@ by disclosures/schema/snapshot-v1.schema.json.
 
 import datetime
 
-from django.utils import formats
-
 from checklist.models import Compliance, compliance_of
 
 from .digests import canonical_json, sha256_of  # noqa: F401 (the snapshot's hash, used from here)
+from .formatting import japanese_date  # noqa: F401  (re-exported for older imports)
 from .layout import COMPLIANCE_FIELD, SHEET_LAYOUT, sheet_fields
 from .models import DisclosureSheet
 from .notes import SHEET_INSTRUCTIONS, SHEET_NOTES, SHEET_TITLE, UPDATE_INSTRUCTION
@@ -20,9 +19,6 @@ from .notes import SHEET_INSTRUCTIONS, SHEET_NOTES, SHEET_TITLE, UPDATE_INSTRUCT
 SCHEMA_VERSION = 1
 
 
-def japanese_date(value):
-    """2022年4月1日, as the form writes dates."""
-    return formats.date_format(value, "Y年n月j日")
 
 
 def build_snapshot(sheet):
@@ -69,7 +65,7 @@ def part_snapshot(part, values):
         "rows": [
             {
                 "labels": [label_snapshot(label) for label in row.labels],
-                "cells": [cell_snapshot(cell, values) for cell in row.cells],
+                "cells": [cell.snapshot(values, field_choices) for cell in row.cells],
             }
             for row in part.rows
         ],
@@ -78,33 +74,6 @@ def part_snapshot(part, values):
 
 def label_snapshot(label):
     return {"text": label.text, "notes": list(label.notes)}
-
-
-def cell_snapshot(cell, values):
-    value = values[cell.field]
-    data = {"kind": cell.kind, "field": cell.field, "caption": cell.caption}
-    if cell.parenthesized:
-        data["parenthesized"] = True
-    if cell.kind == "options":
-        chosen = value if isinstance(value, list) else [value] if value else []
-        details = {choice: (field, words) for choice, field, words in cell.details}
-        data["options"] = []
-        for choice, label in field_choices(cell.field):
-            option = {"value": choice, "label": label, "checked": choice in chosen}
-            if choice in details:
-                field, words = details[choice]
-                option.update(detail_words=words, detail=values[field])
-            data["options"].append(option)
-    elif cell.kind == "count":
-        data.update(value=value, unit=cell.unit, display=cell.blank if value is None else f"{value:,}")
-    elif cell.kind == "date":
-        data.update(
-            value=value,
-            display=japanese_date(datetime.date.fromisoformat(value)) if value else "",
-        )
-    else:
-        data["value"] = value
-    return data
 
 
 def checklist_snapshot(template, answers, compliance):
@@ -144,27 +113,7 @@ def document_digests(snapshot):
     return sha256_of(snapshot["sheet"]["values"]), sha256_of(snapshot["checklist"])
 
 
-# --- reading a snapshot: the words of a cell, for the diff and plain text ---
-
-
-def option_text(option):
-    text = ("■" if option["checked"] else "□") + option["label"]
-    if "detail" in option:
-        text += f"({option['detail_words']}{option['detail']})"
-    return text
-
-
-def cell_text(cell):
-    prefix = f"{cell['caption']} " if cell["caption"] else ""
-    if cell.get("parenthesized"):
-        return f"({cell['caption']}:{cell['value'] or ''})"
-    if cell["kind"] == "options":
-        return " ".join(option_text(option) for option in cell["options"])
-    if cell["kind"] == "count":
-        return f"{prefix}{cell['display']}{cell['unit']}"
-    if cell["kind"] == "date":
-        return prefix + cell["display"]
-    return prefix + (cell["value"] or "")
+# --- reading a snapshot ---
 
 
 def row_label(part, row):

@@ -3,6 +3,7 @@ from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_safe
 
 from . import archive, verification, views
+from .feeds import VersionFeed
 
 
 class VersionNumberConverter:
@@ -56,7 +57,7 @@ urlpatterns = [
     path("<org:slug>/current.json", views.snapshot_json, name="current_json"),
     path("<org:slug>/pdf/", views.pdf, name="current_pdf"),
     path("<org:slug>/archive.zip", archive.archive_zip, name="archive"),
-    path("<org:slug>/feed/", gzip_page(require_safe(views.VersionFeed())), name="feed"),
+    path("<org:slug>/feed/", gzip_page(require_safe(VersionFeed())), name="feed"),
     path("<org:slug>/versions/", views.version_list, name="versions"),
     path("<org:slug>/versions/<version:number>/", views.version_page, name="version"),
     path("<org:slug>/versions/<version:number>.json", views.snapshot_json, name="version_json"),

@@ -5,16 +5,12 @@ import logging
 import re
 from urllib.parse import quote
 
-from django.contrib.syndication.views import Feed
 from django.core.cache import cache
-from django.db.models import OuterRef, Subquery
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.template.defaultfilters import linebreaksbr
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
-from django.utils.feedgenerator import Atom1Feed
 from django.utils import timezone
 from django.utils.http import http_date
 from django.utils.text import compress_string
@@ -24,8 +20,9 @@ from django.views.decorators.http import require_safe
 from .diff import diff_snapshots
 from .display import document_context
 from .models import Publication, PublicationAltered
-from .publishing import current_version_key
-from .snapshot import japanese_date
+from .current_version import current_publication
+from .formatting import japanese_date
+from .layout import field_label
 
 logger = logging.getLogger(__name__)
 ACCEPTS_GZIP = re.compile(r"\bgzip\b")  # as django.middleware.gzip reads Accept-Encoding
@@ -34,52 +31,16 @@ ACCEPTS_GZIP = re.compile(r"\bgzip\b")  # as django.middleware.gzip reads Accept
 RENDERING_REVISION = "2"
 
 
-def latest_subquery(field="number"):
-    """The organisation's current version's `field`, for annotating a version."""
-    return Subquery(
-        Publication.objects.filter(organization=OuterRef("organization"))
-        .order_by("-number")
-        .values(field)[:1]
-    )
-
-
-def publications_of(slug, *, defer=("pdf", "snapshot")):
-    # The snapshot (~50 KB of JSON) and the PDF are read only to build a body
-    # the cache does not hold yet.
-    return (
-        Publication.objects.filter(organization__slug=slug)
-        .select_related("organization")
-        .defer(*defer)
-    )
-
-
-# Which version is current is remembered for a few seconds (well within the
-# max-age=60 the responses promise), so a cached page costs no query at all;
-# publish() forgets it at once.
-CURRENT_VERSION_SECONDS = 5
-
-
 def get_publication(slug, number=None):
     """The version (the current one without a number), knowing the number and
     publication time of the current version: one query at most."""
-    queryset = publications_of(slug)
     if number is None:
-        publication = cache.get(current_version_key(slug))
-        if publication is None:
-            publication = queryset.order_by("-number").first()
-            if publication is not None:
-                publication.latest_number = publication.number
-                publication.latest_published_at = publication.published_at
-                cache.set(current_version_key(slug), publication, CURRENT_VERSION_SECONDS)
+        publication = current_publication(slug)
     else:
-        publication = (
-            queryset.annotate(
-                latest_number=latest_subquery("number"),
-                latest_published_at=latest_subquery("published_at"),
-            )
-            .filter(number=number)
-            .first()
-        )
+        # The snapshot (~50 KB of JSON) and the PDF are read only to build a body
+        # the cache does not hold yet.
+        versions = Publication.objects.for_slug(slug).defer("pdf", "snapshot")
+        publication = versions.with_current().filter(number=number).first()
     if publication is None:
         raise Http404("公開された版が見つかりません。")
     return publication
@@ -200,16 +161,13 @@ def version_context(publication):
 @gzip_page
 @require_safe
 def index(request):
-    latest = (
-        Publication.objects.filter(number=latest_subquery("number"))
-        .select_related("organization")
-        .defer("snapshot", "pdf")
-        .order_by("title")
+    publications = list(
+        Publication.objects.current().select_related("organization").defer("snapshot", "pdf").order_by("title")
     )
-    publications = list(latest)
     if len(publications) == 1:
         return redirect("disclosures:current", slug=publications[0].organization.slug)
-    return render(request, "disclosures/index.html", {"publications": publications})
+    labels = {name: field_label(name) for name in ("name", "classification")}
+    return render(request, "disclosures/index.html", {"publications": publications, "labels": labels})
 
 
 @require_safe
@@ -227,7 +185,7 @@ def version_page(request, slug, number=None):
 @gzip_page
 @require_safe
 def version_list(request, slug):
-    publications = list(publications_of(slug).order_by("-number"))
+    publications = list(Publication.objects.for_slug(slug).defer("pdf", "snapshot").newest_first())
     if not publications:
         raise Http404("公開された版が見つかりません。")
     return render(
@@ -242,7 +200,7 @@ def version_diff(request, slug, number):
     publication = get_publication(slug, number)
 
     def build():
-        previous = publications_of(slug, defer=()).filter(number=number - 1).first()
+        previous = Publication.objects.for_slug(slug).filter(number=number - 1).first()
         if previous is not None:
             previous.verify_artefacts()  # its snapshot is shown too
         changes = diff_snapshots(previous.snapshot, publication.snapshot) if previous else None
@@ -267,7 +225,7 @@ def snapshot_document(request, publication):
         "pdf_sha256": publication.pdf_sha256,
         "is_current": publication.number == publication.latest_number,
         # Paths, not absolute URLs: the body is cached and served on every host name.
-        "url": reverse("disclosures:version", kwargs={"slug": slug, "number": publication.number}),
+        "url": publication.get_absolute_url(),
         "pdf_url": reverse("disclosures:version_pdf", kwargs={"slug": slug, "number": publication.number}),
     }
     return json.dumps(document, ensure_ascii=False, indent=1)
@@ -318,56 +276,3 @@ def pdf(request, slug, number=None):
     # The PDF of a numbered version never changes; the current one does.
     publication = get_publication(slug, number)
     return pdf_response(request, publication, immutable=number is not None)
-
-
-class VersionFeed(Feed):
-    feed_type = Atom1Feed
-
-    def get_object(self, request, slug):
-        publications = list(publications_of(slug).order_by("-number")[:50])
-        if not publications:
-            raise Http404("公開された版が見つかりません。")
-        return publications
-
-    def title(self, publications):
-        return f"{publications[0].title} 重要事項の開示 更新情報"
-
-    # RFC 4287 §4.1.1: a feed has an author unless every entry has one. Both
-    # are the agency: the feed its current name, each entry the name it had then.
-    def author_name(self, publications):
-        return publications[0].title
-
-    def feed_url(self, publications):
-        return reverse("disclosures:feed", kwargs={"slug": publications[0].organization.slug})
-
-    def subtitle(self, publications):
-        return "事業運営上開示すべき重要事項の概要[代行機関] と 最低限のガイドライン遵守チェックリスト の公開版"
-
-    def link(self, publications):
-        return reverse("disclosures:current", kwargs={"slug": publications[0].organization.slug})
-
-    def items(self, publications):
-        return publications
-
-    def item_title(self, publication):
-        # The agency's name in every title: feed readers list entries of many feeds together.
-        return f"{publication.title} 第{publication.number}版を公開しました"
-
-    def item_author_name(self, publication):
-        return publication.title
-
-    def item_description(self, publication):
-        # Atom's summary is type="html": the note is plain text, so escape it.
-        return linebreaksbr(publication.change_note, autoescape=True)
-
-    def item_link(self, publication):
-        return reverse(
-            "disclosures:version",
-            kwargs={"slug": publication.organization.slug, "number": publication.number},
-        )
-
-    def item_pubdate(self, publication):
-        return publication.published_at
-
-    def item_updateddate(self, publication):
-        return publication.published_at

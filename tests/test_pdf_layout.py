@@ -310,7 +310,7 @@ LOOKALIKES = {
 
 def snapshot_strings(snapshot):
     """Every string the document prints from the snapshot, as it prints it."""
-    from disclosures.snapshot import cell_text
+    from disclosures.cells import cell_text
 
     sheet, checklist = snapshot["sheet"], snapshot["checklist"]
     strings = [sheet["title"], *sheet["instructions"], sheet["update_instruction"]]

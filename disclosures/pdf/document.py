@@ -9,7 +9,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from ..display import document_context
-from ..snapshot import japanese_date
+from ..formatting import japanese_date
 from . import ASSETS_DIR
 from .harness import render_pdf
 

@@ -1,0 +1,21 @@
+"""How the form writes a tick box and a date: each in this one place.
+
+The page, the PDF, the diff, the admin and the file names all call these (the
+templates through the `box` filter and Django's `date` filter, which reads the
+same DATE_FORMAT).
+"""
+
+from django.utils import dateformat, formats
+
+TICKED, UNTICKED = "■", "□"
+
+
+def box(checked):
+    """A box of the paper form: ■ when ticked, □ when not."""
+    return TICKED if checked else UNTICKED
+
+
+def japanese_date(value):
+    """2022年4月1日: Django's DATE_FORMAT for Japanese, whatever language is active
+    (a snapshot stores this text, so it must not depend on the request)."""
+    return dateformat.format(value, formats.get_format("DATE_FORMAT", lang="ja"))
