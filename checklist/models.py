@@ -9,7 +9,6 @@ from django.db import models
 from simple_history.models import HistoricalRecords
 from simple_history.utils import bulk_create_with_history
 
-from disclosure_portal.validators import validate_printable
 from disclosure_portal.text_limits import (
     CHECKLIST_TEXT_MAX_LENGTH,
     CHECKLIST_TEXT_MAX_LINES,
@@ -18,6 +17,7 @@ from disclosure_portal.text_limits import (
     TEMPLATE_TEXT_MAX_LENGTH,
     text_validators,
 )
+from disclosure_portal.validators import validate_printable
 
 
 class TemplateManager(models.Manager):
@@ -37,9 +37,7 @@ class NoteManager(models.Manager):
 
 class ItemManager(models.Manager):
     def get_by_natural_key(self, template_code, section_order, number):
-        return self.get(
-            section__template__code=template_code, section__order=section_order, number=number
-        )
+        return self.get(section__template__code=template_code, section__order=section_order, number=number)
 
 
 # Natural keys let the fixture be loaded again (load_example) without
@@ -125,9 +123,7 @@ class Section(models.Model):
         verbose_name_plural = "区分"
         ordering = ["template", "order"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["template", "order"], name="checklist_section_order_unique"
-            )
+            models.UniqueConstraint(fields=["template", "order"], name="checklist_section_order_unique")
         ]
 
     def __str__(self):
@@ -165,9 +161,7 @@ class Note(models.Model):
         verbose_name_plural = "注"
         ordering = ["template", "number"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["template", "number"], name="checklist_note_number_unique"
-            )
+            models.UniqueConstraint(fields=["template", "number"], name="checklist_note_number_unique")
         ]
 
     def __str__(self):
@@ -182,9 +176,7 @@ class Note(models.Model):
 class Item(models.Model):
     """One チェック項目, numbered within its section."""
 
-    section = models.ForeignKey(
-        Section, on_delete=models.CASCADE, related_name="items", verbose_name="区分"
-    )
+    section = models.ForeignKey(Section, on_delete=models.CASCADE, related_name="items", verbose_name="区分")
     number = models.PositiveSmallIntegerField("No")
     text = models.TextField(
         "チェック項目",
@@ -217,9 +209,7 @@ class Item(models.Model):
         verbose_name_plural = "チェック項目"
         ordering = ["section__template", "section__order", "number"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["section", "number"], name="checklist_item_number_unique"
-            )
+            models.UniqueConstraint(fields=["section", "number"], name="checklist_item_number_unique")
         ]
 
     def __str__(self):
@@ -284,9 +274,7 @@ class Checklist(models.Model):
 
     def add_missing_answers(self):
         answered = self.answers.values_list("item_id", flat=True)
-        missing = Item.objects.filter(section__template=self.template_id).exclude(
-            pk__in=answered
-        )
+        missing = Item.objects.filter(section__template=self.template_id).exclude(pk__in=answered)
         # With history, so the audit trail starts at each answer's creation.
         bulk_create_with_history([Answer(checklist=self, item=item) for item in missing], Answer)
 
@@ -361,9 +349,7 @@ class Answer(models.Model):
     item = models.ForeignKey(
         Item, on_delete=models.PROTECT, related_name="answers", verbose_name="チェック項目"
     )
-    status = models.CharField(
-        "実施状況", max_length=10, choices=Status.choices, blank=True
-    )
+    status = models.CharField("実施状況", max_length=10, choices=Status.choices, blank=True)
     planned_time = models.CharField(
         "実施時期",
         max_length=PLANNED_TIME_MAX_LENGTH,
@@ -378,9 +364,7 @@ class Answer(models.Model):
         verbose_name_plural = "回答"
         ordering = ["checklist", "item__section__order", "item__number"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["checklist", "item"], name="checklist_one_answer_per_item"
-            )
+            models.UniqueConstraint(fields=["checklist", "item"], name="checklist_one_answer_per_item")
         ]
 
     def __str__(self):

@@ -99,7 +99,9 @@ class PortalAdminSite(admin.AdminSite):
         urls = super().get_urls()
         for index, pattern in enumerate(urls):
             if getattr(pattern, "name", None) == "view_on_site":
-                urls[index] = path(str(pattern.pattern), self.admin_view(self.view_on_site), name="view_on_site")
+                urls[index] = path(
+                    str(pattern.pattern), self.admin_view(self.view_on_site), name="view_on_site"
+                )
         return urls
 
     def view_on_site(self, request, content_type_id, object_id):

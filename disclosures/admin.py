@@ -17,13 +17,13 @@ from checklist.models import Answer, Checklist, ChecklistTemplate, Compliance, c
 from .diff import diff_snapshots
 from .display import document_context
 from .draft_state import draft_state, with_draft_state
+from .formatting import box, japanese_date
 from .forms import AnswerForm, DisclosureSheetForm, PublishForm
 from .layout import COMPLIANCE_FIELD, SHEET_LAYOUT, field_label, field_notes
 from .models import DisclosureSheet, Membership, Organization, Publication
 from .notes import SHEET_NOTES, note_marker
 from .permissions import is_member, publish_refusal
 from .publishing import NothingChanged, PublishError, draft_problems, publication_outcome, publish
-from .formatting import box, japanese_date
 from .snapshot import build_snapshot
 
 
@@ -215,7 +215,8 @@ class OrganizationAdmin(ScopedHistoryAdmin):
         if not change:
             obj.ensure_drafts()
             messages.info(
-                request, "重要事項の概要とチェックリストの下書きを作成しました。続けて内容を入力してください。"
+                request,
+                "重要事項の概要とチェックリストの下書きを作成しました。続けて内容を入力してください。",
             )
 
 
@@ -249,9 +250,7 @@ class DisclosureSheetAdmin(ScopedHistoryAdmin):
     def get_fieldsets(self, request, obj=None):
         fieldsets = [(None, {"fields": ["organization_link", "publication_state"]})]
         for part in SHEET_LAYOUT:
-            lines = [
-                row.fields if len(row.fields) > 1 else row.fields[0] for row in part.rows if row.fields
-            ]
+            lines = [row.fields if len(row.fields) > 1 else row.fields[0] for row in part.rows if row.fields]
             # A note already quoted in a field's help text is not repeated above it.
             quoted = {n for name in part.fields if name != COMPLIANCE_FIELD for n in field_notes(name)}
             general = [n for n in part.notes if n not in quoted]
@@ -365,7 +364,9 @@ class DisclosureSheetAdmin(ScopedHistoryAdmin):
                 return redirect("admin:disclosures_disclosuresheet_change", sheet.pk)
         outcome = None
         if not problems:
-            effective_date = form.cleaned_data.get("effective_date") if form.is_bound and form.is_valid() else None
+            effective_date = (
+                form.cleaned_data.get("effective_date") if form.is_bound and form.is_valid() else None
+            )
             try:
                 # The 版 and both 最終更新日 this draft would get, shown before the button.
                 outcome = publication_outcome(sheet, effective_date=effective_date)
@@ -420,7 +421,9 @@ class DisclosureSheetAdmin(ScopedHistoryAdmin):
             if compliance
             else "チェックリストに未回答の項目があるため、まだ決まりません。"
         )
-        return format_html('{}<div class="help">{} <a href="{}">チェックリストを編集</a></div>', group, state, link)
+        return format_html(
+            '{}<div class="help">{} <a href="{}">チェックリストを編集</a></div>', group, state, link
+        )
 
 
 class AnswerFormSet(BaseInlineFormSet):
@@ -429,7 +432,9 @@ class AnswerFormSet(BaseInlineFormSet):
         # An answer id that is not this checklist's (a tampered form) matches no
         # answer here: refuse the whole submission rather than ignore that row.
         if any(form.instance.pk is None for form in self.initial_forms):
-            raise ValidationError("送信された回答がこのチェックリストのものではありません。ページを読み込み直してください。")
+            raise ValidationError(
+                "送信された回答がこのチェックリストのものではありません。ページを読み込み直してください。"
+            )
 
 
 class AnswerInline(admin.TabularInline):
@@ -596,7 +601,6 @@ class ChecklistAdmin(OrganizationScopedAdmin):
             )
 
 
-
 @admin.register(Publication)
 class PublicationAdmin(OrganizationScopedAdmin):
     """Published versions can be looked at, never changed or deleted."""
@@ -644,4 +648,6 @@ class PublicationAdmin(OrganizationScopedAdmin):
 
     @admin.display(description="公開ページ")
     def public_link(self, publication):
-        return format_html('<a href="{}">第{}版を表示</a>', publication.get_absolute_url(), publication.number)
+        return format_html(
+            '<a href="{}">第{}版を表示</a>', publication.get_absolute_url(), publication.number
+        )

@@ -45,7 +45,10 @@ def checklist_rows(snapshot):
         for item in section["items"]:
             key = f"{section['title']} {item['number']}."
             rows[key] = (f"{key} {item['text']}", answer_text(item))
-            rows[f"{key} チェック項目"] = (f"{key} チェック項目", "\n".join([item["text"], *item["sub_items"]]))
+            rows[f"{key} チェック項目"] = (
+                f"{key} チェック項目",
+                "\n".join([item["text"], *item["sub_items"]]),
+            )
     return rows
 
 
@@ -58,7 +61,9 @@ def compare(old_rows, new_rows):
         old_text = old[1] if old else None
         if old_text != text:
             changes.append(Change(label, old_text, text))
-    changes.extend(Change(label, text, None) for key, (label, text) in old_rows.items() if key not in new_rows)
+    changes.extend(
+        Change(label, text, None) for key, (label, text) in old_rows.items() if key not in new_rows
+    )
     return changes
 
 

@@ -30,7 +30,9 @@ class VersionFeed(Feed):
         return reverse("disclosures:feed", kwargs={"slug": publications[0].organization.slug})
 
     def subtitle(self, publications):
-        return "事業運営上開示すべき重要事項の概要[代行機関] と 最低限のガイドライン遵守チェックリスト の公開版"
+        return (
+            "事業運営上開示すべき重要事項の概要[代行機関] と 最低限のガイドライン遵守チェックリスト の公開版"
+        )
 
     def link(self, publications):
         return publications[0].organization.get_absolute_url()

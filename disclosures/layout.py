@@ -237,7 +237,12 @@ def _field_texts():
                     words.append(cell.caption)
                 texts[cell.field] = (" ".join(words), notes, tuple(labels), cell.caption)
                 for detail in getattr(cell, "details", ()):
-                    texts[detail.field] = (" ".join([*labels, detail.label]), notes, tuple(labels), detail.label)
+                    texts[detail.field] = (
+                        " ".join([*labels, detail.label]),
+                        notes,
+                        tuple(labels),
+                        detail.label,
+                    )
     return texts
 
 

@@ -18,7 +18,6 @@ from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
 from checklist.models import Checklist, ChecklistTemplate
-from disclosure_portal.validators import validate_no_control_characters, validate_printable  # noqa: F401
 from disclosure_portal.text_limits import (
     ADDRESS_MAX_LENGTH,
     CHANGE_NOTE_MAX_LENGTH,
@@ -31,6 +30,7 @@ from disclosure_portal.text_limits import (
     MaxLinesValidator,
     text_validators,
 )
+from disclosure_portal.validators import validate_no_control_characters, validate_printable  # noqa: F401
 
 from .digests import sha256_of
 from .fields import ChoiceListField, URLField
@@ -41,7 +41,15 @@ from .prefectures import unknown_prefectures
 
 def validate_slug_not_reserved(value):
     """The slug is the first segment of public URLs: it must not hide the admin or static files."""
-    reserved = {"admin", "static", "media", "verify", "favicon.ico", "robots.txt", settings.ADMIN_URL.split("/")[0]}
+    reserved = {
+        "admin",
+        "static",
+        "media",
+        "verify",
+        "favicon.ico",
+        "robots.txt",
+        settings.ADMIN_URL.split("/")[0],
+    }
     if value.lower() in reserved:
         raise ValidationError("「%(slug)s」はURL名に使えません。", code="reserved", params={"slug": value})
 
@@ -138,7 +146,8 @@ class Membership(models.Model):
 # 注2: the code is issued as eight half-width digits. [0-9], not \d, which
 # would also accept full-width digits.
 agency_code_validator = RegexValidator(
-    r"^[0-9]{8}\Z", f"注2) {field_label('agency_code')}は半角数字8桁で入力してください（未発行の場合は空欄）。"
+    r"^[0-9]{8}\Z",
+    f"注2) {field_label('agency_code')}は半角数字8桁で入力してください（未発行の場合は空欄）。",
 )
 
 
@@ -267,9 +276,7 @@ class DisclosureSheet(models.Model):
         max_length=ADDRESS_MAX_LENGTH,
         validators=[MaxLinesValidator(SHORT_TEXT_MAX_LINES)],
     )
-    phone = models.CharField(
-        **form_texts("phone"), max_length=30, validators=[validate_phone_number]
-    )
+    phone = models.CharField(**form_texts("phone"), max_length=30, validators=[validate_phone_number])
     website_url = URLField(**form_texts("website_url"), max_length=URL_MAX_LENGTH, blank=True)
     contact_email = models.EmailField(**form_texts("contact_email"), max_length=254, blank=True)
     agency_code = models.CharField(
@@ -284,13 +291,9 @@ class DisclosureSheet(models.Model):
 
     # 施設及び設備情報
     staff_dedicated_own = count_field(**form_texts("staff_dedicated_own"))
-    staff_dedicated_partner = count_field(
-        **form_texts("staff_dedicated_partner")
-    )
+    staff_dedicated_partner = count_field(**form_texts("staff_dedicated_partner"))
     staff_concurrent_own = count_field(**form_texts("staff_concurrent_own"))
-    staff_concurrent_partner = count_field(
-        **form_texts("staff_concurrent_partner")
-    )
+    staff_concurrent_partner = count_field(**form_texts("staff_concurrent_partner"))
     staff_total_own = count_field(**form_texts("staff_total_own"))
     staff_total_partner = count_field(**form_texts("staff_total_partner"))
     facility_count = count_field(**form_texts("facility_count"))
@@ -301,9 +304,7 @@ class DisclosureSheet(models.Model):
         validators=[validate_prefectures],
         help_text="サポート拠点のある都道府県。複数は「、」で区切る。",
     )
-    financial_reference = free_text_field(
-        **form_texts("financial_reference"), blank=True
-    )
+    financial_reference = free_text_field(**form_texts("financial_reference"), blank=True)
     similar_services = models.CharField(
         **form_texts("similar_services"),
         max_length=3,
@@ -330,9 +331,7 @@ class DisclosureSheet(models.Model):
     )
 
     # 情報システムに関する情報
-    service_start_date = models.DateField(
-        **form_texts("service_start_date"), null=True, blank=True
-    )
+    service_start_date = models.DateField(**form_texts("service_start_date"), null=True, blank=True)
     system_ownership = models.CharField(
         **form_texts("system_ownership"), max_length=10, choices=SystemOwnership.choices, blank=True
     )
@@ -364,38 +363,26 @@ class DisclosureSheet(models.Model):
         blank=True,
         validators=[MaxLinesValidator(SHORT_TEXT_MAX_LINES)],
     )
-    data_in_methods = ChoiceListField(
-        **form_texts("data_in_methods"), choice_options=DATA_EXCHANGE_METHODS
-    )
+    data_in_methods = ChoiceListField(**form_texts("data_in_methods"), choice_options=DATA_EXCHANGE_METHODS)
     data_in_line = models.CharField(
         **form_texts("data_in_line"), max_length=SHORT_TEXT_MAX_LENGTH, blank=True
     )
     data_in_media = models.CharField(
         **form_texts("data_in_media"), max_length=SHORT_TEXT_MAX_LENGTH, blank=True
     )
-    data_out_methods = ChoiceListField(
-        **form_texts("data_out_methods"), choice_options=DATA_EXCHANGE_METHODS
-    )
+    data_out_methods = ChoiceListField(**form_texts("data_out_methods"), choice_options=DATA_EXCHANGE_METHODS)
     data_out_line = models.CharField(
         **form_texts("data_out_line"), max_length=SHORT_TEXT_MAX_LENGTH, blank=True
     )
     data_out_media = models.CharField(
         **form_texts("data_out_media"), max_length=SHORT_TEXT_MAX_LENGTH, blank=True
     )
-    security_online = free_text_field(
-        **form_texts("security_online"), blank=True
-    )
-    security_offline = free_text_field(
-        **form_texts("security_offline"), blank=True
-    )
+    security_online = free_text_field(**form_texts("security_online"), blank=True)
+    security_offline = free_text_field(**form_texts("security_offline"), blank=True)
 
     # 事務手数料等 (注10: tax included)
-    fee_initial_insurer = free_text_field(
-        **form_texts("fee_initial_insurer"), blank=True
-    )
-    fee_initial_institution = free_text_field(
-        **form_texts("fee_initial_institution"), blank=True
-    )
+    fee_initial_insurer = free_text_field(**form_texts("fee_initial_insurer"), blank=True)
+    fee_initial_institution = free_text_field(**form_texts("fee_initial_institution"), blank=True)
     fee_separate_billing_insurer = models.CharField(
         **form_texts("fee_separate_billing_insurer"),
         max_length=10,
@@ -409,18 +396,10 @@ class DisclosureSheet(models.Model):
         blank=True,
     )
     fee_fixed_insurer = free_text_field(**form_texts("fee_fixed_insurer"), blank=True)
-    fee_fixed_institution = free_text_field(
-        **form_texts("fee_fixed_institution"), blank=True
-    )
-    fee_unit_insurer = free_text_field(
-        **form_texts("fee_unit_insurer"), blank=True
-    )
-    fee_unit_institution = free_text_field(
-        **form_texts("fee_unit_institution"), blank=True
-    )
-    required_equipment = free_text_field(
-        **form_texts("required_equipment"), blank=True
-    )
+    fee_fixed_institution = free_text_field(**form_texts("fee_fixed_institution"), blank=True)
+    fee_unit_insurer = free_text_field(**form_texts("fee_unit_insurer"), blank=True)
+    fee_unit_institution = free_text_field(**form_texts("fee_unit_institution"), blank=True)
+    required_equipment = free_text_field(**form_texts("required_equipment"), blank=True)
 
     # その他
     cases_last_year_per_year = count_field(**form_texts("cases_last_year_per_year"))
@@ -503,16 +482,32 @@ class DisclosureSheet(models.Model):
 
         rules = (
             (self.similar_services == YesNo.YES, "similar_services_detail", f"「{YesNo.YES.label}」"),
-            ("other" in self.service_contents, "service_contents_other", f"「{dict(SERVICE_CONTENTS)['other']}」"),
+            (
+                "other" in self.service_contents,
+                "service_contents_other",
+                f"「{dict(SERVICE_CONTENTS)['other']}」",
+            ),
             (
                 self.institution_selection == Selectable.YES,
                 "institution_selectable_functions",
                 of_row("institution_selection", Selectable.YES.label),
             ),
             ("online" in self.data_in_methods, "data_in_line", of_row("data_in_methods", methods["online"])),
-            ("offline" in self.data_in_methods, "data_in_media", of_row("data_in_methods", methods["offline"])),
-            ("online" in self.data_out_methods, "data_out_line", of_row("data_out_methods", methods["online"])),
-            ("offline" in self.data_out_methods, "data_out_media", of_row("data_out_methods", methods["offline"])),
+            (
+                "offline" in self.data_in_methods,
+                "data_in_media",
+                of_row("data_in_methods", methods["offline"]),
+            ),
+            (
+                "online" in self.data_out_methods,
+                "data_out_line",
+                of_row("data_out_methods", methods["online"]),
+            ),
+            (
+                "offline" in self.data_out_methods,
+                "data_out_media",
+                of_row("data_out_methods", methods["offline"]),
+            ),
         )
         for ticked, field, box in rules:
             # The words the box asks for, as the form names them (内容, 回線種別, …);
@@ -603,7 +598,9 @@ class Publication(models.Model):
     pdf_sha256 = models.CharField("PDFのSHA-256", max_length=64, db_index=True)
     # Copies for lists and feeds, so they need not read the snapshot.
     title = models.CharField(field_label("name"), max_length=200)
-    classification = models.CharField(field_label("classification"), max_length=20, choices=Classification.choices)
+    classification = models.CharField(
+        field_label("classification"), max_length=20, choices=Classification.choices
+    )
 
     objects = PublicationQuerySet.as_manager()
 
@@ -655,9 +652,12 @@ class Publication(models.Model):
         return reverse("disclosures:version", kwargs={"slug": self.organization.slug, "number": self.number})
 
 
-def current_version_value(field, organization=models.OuterRef("organization")):
+def current_version_value(field, organization=None):
     """`field` of the current version of `organization` (an outer reference to an
-    organisation), as a subquery for annotations and filters."""
+    organisation; by default the outer query's "organization"), as a subquery for
+    annotations and filters."""
+    if organization is None:
+        organization = models.OuterRef("organization")
     newest = Publication.objects.filter(organization=organization).newest_first()
     return models.Subquery(newest.values(field)[:1])
 

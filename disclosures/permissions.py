@@ -14,9 +14,7 @@ def roles_of(user):
     if not user.is_authenticated:
         return {}
     if not hasattr(user, "_portal_roles"):
-        user._portal_roles = dict(
-            Membership.objects.filter(user=user).values_list("organization_id", "role")
-        )
+        user._portal_roles = dict(Membership.objects.filter(user=user).values_list("organization_id", "role"))
     return user._portal_roles
 
 

@@ -14,16 +14,16 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from .current_version import forget_current_version
+from .formatting import japanese_date
 from .models import (
     DisclosureSheet,
     Organization,
     Publication,
     validate_no_control_characters,
 )
-from .permissions import publish_refusal
-from .formatting import japanese_date
 from .pdf import PdfRenderError, pdf_sha256
 from .pdf.document import render_publication_pdf
+from .permissions import publish_refusal
 from .signing import PdfSigningError, sign_pdf
 from .snapshot import build_snapshot, document_digests, sha256_of
 
@@ -144,9 +144,7 @@ class PublishAction:
         # the previous version as the current one.
         forget_current_version(organization.slug)
         transaction.on_commit(lambda: forget_current_version(organization.slug))
-        transaction.on_commit(
-            lambda: published.send(sender=Publication, publication=publication)
-        )
+        transaction.on_commit(lambda: published.send(sender=Publication, publication=publication))
         return publication
 
     def _updated_on(self, previous, today, sheet_digest, checklist_digest):
@@ -179,7 +177,10 @@ def publication_outcome(sheet, *, effective_date=None, snapshot=None):
     snapshot = snapshot if snapshot is not None else build_snapshot(sheet)
     sheet_digest, checklist_digest = document_digests(snapshot)
     previous = (
-        Publication.objects.filter(organization=sheet.organization_id).defer("snapshot", "pdf").current().first()
+        Publication.objects.filter(organization=sheet.organization_id)
+        .defer("snapshot", "pdf")
+        .current()
+        .first()
     )
     action = PublishAction(sheet, effective_date=effective_date)
     dates = action._updated_on(previous, timezone.localdate(), sheet_digest, checklist_digest)

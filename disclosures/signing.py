@@ -227,7 +227,7 @@ def create_self_signed_p12(path: Path | str, password: str, *, common_name: str,
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=3072)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     certificate = (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -257,9 +257,7 @@ def create_self_signed_p12(path: Path | str, password: str, *, common_name: str,
     encryption = (
         serialization.BestAvailableEncryption(password.encode()) if password else serialization.NoEncryption()
     )
-    data = pkcs12.serialize_key_and_certificates(
-        common_name.encode(), key, certificate, None, encryption
-    )
+    data = pkcs12.serialize_key_and_certificates(common_name.encode(), key, certificate, None, encryption)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(path.name + ".tmp")

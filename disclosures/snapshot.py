@@ -19,8 +19,6 @@ from .notes import SHEET_INSTRUCTIONS, SHEET_NOTES, SHEET_TITLE, UPDATE_INSTRUCT
 SCHEMA_VERSION = 1
 
 
-
-
 def build_snapshot(sheet):
     answers = list(sheet.checklist.ordered_answers())
     values = sheet_values(sheet)

@@ -98,7 +98,9 @@ def verdict(sha256):
             "published_at": latest_at.isoformat(),
             "url": reverse("disclosures:current", kwargs={"slug": organization.slug}),
         }
-        lines.append(f"現在の版ではありません。第{next_number}版（{published_when(next_at)}公開）に置き換えられました。")
+        lines.append(
+            f"現在の版ではありません。第{next_number}版（{published_when(next_at)}公開）に置き換えられました。"
+        )
         if latest_number != next_number:
             lines.append(f"現在の版は 第{latest_number}版（{published_when(latest_at)}公開）です。")
     answer["lines"] = lines

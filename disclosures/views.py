@@ -10,19 +10,19 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
 from django.utils import timezone
+from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
 from django.utils.http import http_date
 from django.utils.text import compress_string
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_safe
 
+from .current_version import current_publication
 from .diff import diff_snapshots
 from .display import document_context
-from .models import Publication, PublicationAltered
-from .current_version import current_publication
 from .formatting import japanese_date
 from .layout import field_label
+from .models import Publication, PublicationAltered
 
 logger = logging.getLogger(__name__)
 ACCEPTS_GZIP = re.compile(r"\bgzip\b")  # as django.middleware.gzip reads Accept-Encoding
@@ -162,7 +162,10 @@ def version_context(publication):
 @require_safe
 def index(request):
     publications = list(
-        Publication.objects.current().select_related("organization").defer("snapshot", "pdf").order_by("title")
+        Publication.objects.current()
+        .select_related("organization")
+        .defer("snapshot", "pdf")
+        .order_by("title")
     )
     if len(publications) == 1:
         return redirect("disclosures:current", slug=publications[0].organization.slug)
@@ -178,7 +181,9 @@ def version_page(request, slug, number=None):
         request,
         publication,
         "page",
-        lambda: render_to_string("disclosures/publication_detail.html", version_context(publication), request),
+        lambda: render_to_string(
+            "disclosures/publication_detail.html", version_context(publication), request
+        ),
     )
 
 
@@ -266,7 +271,7 @@ def pdf_response(request, publication, *, immutable):
     )
     ascii_name, utf8_name = pdf_filenames(publication)
     response.headers["Content-Disposition"] = (
-        f'attachment; filename="{ascii_name}"; filename*=UTF-8\'\'{quote(utf8_name)}'
+        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(utf8_name)}"
     )
     return response
 

@@ -217,9 +217,9 @@ def in_process(out_path: str, pdf_runs: int) -> None:
 
     from disclosures.models import Publication
 
-    publication = Publication.objects.select_related("organization").filter(
-        organization__slug=SLUG
-    ).latest("number")
+    publication = (
+        Publication.objects.select_related("organization").filter(organization__slug=SLUG).latest("number")
+    )
     stored_pdf = bytes(publication.pdf)
 
     # 1. PDF render: the first call imports WeasyPrint (cold); the others are warm.
@@ -339,15 +339,19 @@ def first_visit(base: str, path: str) -> dict[str, int]:
         )
         with opener.open(request, timeout=10) as response:
             body = response.read()
-            head = f"HTTP/1.1 {response.status} {response.reason}\r\n" + "".join(
-                f"{name}: {value}\r\n" for name, value in response.headers.items()
-            ) + "\r\n"
+            head = (
+                f"HTTP/1.1 {response.status} {response.reason}\r\n"
+                + "".join(f"{name}: {value}\r\n" for name, value in response.headers.items())
+                + "\r\n"
+            )
             sizes[urllib.parse.urlsplit(url).path] = len(head.encode("latin-1", "replace")) + len(body)
             encoding = response.headers.get("Content-Encoding", "")
         if encoding == "gzip":
             body = gzip.decompress(body)
         elif encoding:  # br: only its size matters; the text is fetched again plainly
-            with opener.open(urllib.request.Request(url, headers={"User-Agent": "bench.py"}), timeout=10) as plain:
+            with opener.open(
+                urllib.request.Request(url, headers={"User-Agent": "bench.py"}), timeout=10
+            ) as plain:
                 body = plain.read()
         return body, response.headers.get("Content-Type", "")
 
@@ -375,19 +379,30 @@ class Gunicorn:
         self.cmd = [
             str(ROOT / ".venv" / "bin" / "gunicorn"),
             "disclosure_portal.wsgi",
-            "-b", f"{HOST}:{port}",
-            "-w", str(workers),
-            "-k", worker_class,
-            "--threads", str(threads),
-            "--log-level", "warning",  # to stderr, which goes to var/bench/gunicorn.log
-            "--graceful-timeout", "5",
+            "-b",
+            f"{HOST}:{port}",
+            "-w",
+            str(workers),
+            "-k",
+            worker_class,
+            "--threads",
+            str(threads),
+            "--log-level",
+            "warning",  # to stderr, which goes to var/bench/gunicorn.log
+            "--graceful-timeout",
+            "5",
         ]
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 30.0, probe: str = "/") -> None:
         with open(GUNICORN_LOG, "wb") as log:
             self.process = subprocess.Popen(
-                self.cmd, cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                self.cmd,
+                cwd=ROOT,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,  # Ctrl-C reaches us, not it: we stop it
             )
         deadline = time.monotonic() + timeout
@@ -421,16 +436,28 @@ class Gunicorn:
 
 def wrk(url: str, *, duration: int, connections: int, threads: int, lua: str) -> dict:
     cmd = [
-        "wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration}s",
-        "--timeout", "5s", "-s", lua, url,
+        "wrk",
+        "-t",
+        str(threads),
+        "-c",
+        str(connections),
+        "-d",
+        f"{duration}s",
+        "--timeout",
+        "5s",
+        "-s",
+        lua,
+        url,
     ]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60, check=False)
     for line in result.stdout.splitlines():
         if line.startswith("BENCH_JSON "):
-            figures = json.loads(line[len("BENCH_JSON "):])
+            figures = json.loads(line[len("BENCH_JSON ") :])
             break
     else:
-        raise BenchError(f"wrk gave no figures for {url} (exit {result.returncode}):\n{result.stdout}{result.stderr}")
+        raise BenchError(
+            f"wrk gave no figures for {url} (exit {result.returncode}):\n{result.stdout}{result.stderr}"
+        )
     if figures["requests"] == 0:
         raise BenchError(f"wrk completed no request on {url}:\n{result.stdout}")
     figures["rps"] = figures["requests"] / (figures["duration_us"] / 1e6)
@@ -451,7 +478,7 @@ def server_cpu_seconds(master_pid: int) -> float:
             stat = Path(f"/proc/{entry}/stat").read_text()
         except OSError:  # gone meanwhile
             continue
-        fields = stat[stat.rindex(")") + 2:].split()
+        fields = stat[stat.rindex(")") + 2 :].split()
         if int(entry) == master_pid or int(fields[1]) == master_pid:
             total += int(fields[11]) + int(fields[12])  # utime, stime
     return total / ticks
@@ -497,8 +524,10 @@ def load(env, static_path, args) -> tuple[list[dict], dict]:
         lua.write(WRK_LUA)
     try:
         say(f"  gunicorn on {base}: {args.workers} workers × {args.threads} threads ({args.worker_class})")
-        say(f"  wrk: {args.wrk_threads} thread, {args.connections} connections; per URL {args.warmup} s warm-up, "
-            f"then {args.rounds} round(s) of {args.duration} s, the URLs interleaved")
+        say(
+            f"  wrk: {args.wrk_threads} thread, {args.connections} connections; per URL {args.warmup} s warm-up, "
+            f"then {args.rounds} round(s) of {args.duration} s, the URLs interleaved"
+        )
         server.start(probe=static_path)
         # Every URL must answer 200 with its content type (wrk would count a redirect
         # as a success).
@@ -513,8 +542,11 @@ def load(env, static_path, args) -> tuple[list[dict], dict]:
                 raise BenchError(f"GET {path} is not a PDF")
             rows.append({"label": label, "path": path, "body_bytes": len(body), "has_target": has_target})
         visit = first_visit(base, f"/{SLUG}/")
-        say(f"  first visit to /{SLUG}/: {sum(visit.values()):,} bytes ("
-            + ", ".join(f"{path} {size:,}" for path, size in visit.items()) + ")")
+        say(
+            f"  first visit to /{SLUG}/: {sum(visit.values()):,} bytes ("
+            + ", ".join(f"{path} {size:,}" for path, size in visit.items())
+            + ")"
+        )
         server_info_visit = visit
         options = {"connections": args.connections, "threads": args.wrk_threads, "lua": lua.name}
         if args.warmup > 0:  # fills each worker's cache, opens its database connection
@@ -541,7 +573,9 @@ def load(env, static_path, args) -> tuple[list[dict], dict]:
         for row in rows:
             row.update(combine(rounds[row["path"]]))
         server_info = {
-            "workers": args.workers, "threads": args.threads, "worker_class": args.worker_class,
+            "workers": args.workers,
+            "threads": args.threads,
+            "worker_class": args.worker_class,
             "others_cores": max(0.0, others_cpu / measured_s),
             "first_visit": server_info_visit,
         }
@@ -578,6 +612,7 @@ def machine_line() -> str:
 
 def git_revision() -> str:
     try:
+
         def git(*words):
             return subprocess.run(
                 ["git", *words], cwd=ROOT, capture_output=True, text=True, timeout=10, check=False
@@ -607,18 +642,26 @@ def report(rows, server_info, in_proc, started_at, args, loads) -> list[str]:
     say()
     say(f"## Benchmark {started_at:%Y-%m-%d %H:%M %Z}")
     say()
-    say(f"- machine: {machine_line()}; CPU used by the rest of the machine during the load: "
-        f"{server_info['others_cores']:.2f} cores (load average before {loads[0]}, after {loads[1]})")
+    say(
+        f"- machine: {machine_line()}; CPU used by the rest of the machine during the load: "
+        f"{server_info['others_cores']:.2f} cores (load average before {loads[0]}, after {loads[1]})"
+    )
     say(f"- code: {git_revision()}; production settings (DEBUG off), SQLite, the example data")
-    say(f"- server: {tool_version([str(ROOT / '.venv' / 'bin' / 'gunicorn'), '--version'])}, "
+    say(
+        f"- server: {tool_version([str(ROOT / '.venv' / 'bin' / 'gunicorn'), '--version'])}, "
         f"{server_info['workers']} workers × {server_info['threads']} threads ({server_info['worker_class']}), "
-        "127.0.0.1")
-    say(f"- load: {tool_version(['wrk', '--version']).split(' Copyright')[0]}, {args.wrk_threads} thread, "
+        "127.0.0.1"
+    )
+    say(
+        f"- load: {tool_version(['wrk', '--version']).split(' Copyright')[0]}, {args.wrk_threads} thread, "
         f"{args.connections} connections, {args.rounds} × {args.duration} s per URL (interleaved) after "
-        f"{args.warmup} s warm-up; no Accept-Encoding, no conditional requests")
+        f"{args.warmup} s warm-up; no Accept-Encoding, no conditional requests"
+    )
     say()
-    say(f"| url (body) | requests/s | p50 ms | p99 ms | ratio to static | target ≥ {RATIO_TARGET:.0%} of static "
-        "| server CPU ms/request | CPU ratio |")
+    say(
+        f"| url (body) | requests/s | p50 ms | p99 ms | ratio to static | target ≥ {RATIO_TARGET:.0%} of static "
+        "| server CPU ms/request | CPU ratio |"
+    )
     say("|---|---:|---:|---:|---:|---|---:|---:|")
     for row in rows:
         ratio = row["rps"] / static["rps"]
@@ -633,16 +676,22 @@ def report(rows, server_info, in_proc, started_at, args, loads) -> list[str]:
             target = "—"
         errors = f" ({row['errors']} errors!)" if row["errors"] else ""
         cpu_ratio = static["cpu_ms"] / row["cpu_ms"] if row["cpu_ms"] else float("nan")
-        say(f"| `{row['path']}` ({row['body_bytes']:,} B) | {row['rps']:,.0f}{errors} | {row['p50_us'] / 1000:.2f} "
-            f"| {row['p99_us'] / 1000:.2f} | {ratio:.2f} | {target} | {row['cpu_ms']:.2f} | {cpu_ratio:.2f} |")
+        say(
+            f"| `{row['path']}` ({row['body_bytes']:,} B) | {row['rps']:,.0f}{errors} | {row['p50_us'] / 1000:.2f} "
+            f"| {row['p99_us'] / 1000:.2f} | {ratio:.2f} | {target} | {row['cpu_ms']:.2f} | {cpu_ratio:.2f} |"
+        )
     say()
-    say("requests/s: over all rounds; p50: the median round's; p99: the worst round's. Server CPU: gunicorn's "
+    say(
+        "requests/s: over all rounds; p50: the median round's; p99: the worst round's. Server CPU: gunicorn's "
         "user + system time per request; CPU ratio = the static file's CPU per request ÷ this URL's, what the "
-        "requests/s ratio would be on an otherwise idle, saturated server.")
+        "requests/s ratio would be on an otherwise idle, saturated server."
+    )
     others = server_info["others_cores"]
     if others > 0.25:
-        say(f"NOTE: other programs kept {others:.1f} of the {os.cpu_count()} cores busy during the load: "
-            "requests/s and latencies are lower than on an idle machine; the CPU ratio is less affected.")
+        say(
+            f"NOTE: other programs kept {others:.1f} of the {os.cpu_count()} cores busy during the load: "
+            "requests/s and latencies are lower than on an idle machine; the CPU ratio is less affected."
+        )
     say()
     pdf = in_proc["pdf"]
     render_met = pdf["warm_median_s"] is not None and pdf["warm_median_s"] < RENDER_TARGET_S
@@ -655,14 +704,20 @@ def report(rows, server_info, in_proc, started_at, args, loads) -> list[str]:
     say("| PDF of the example (render_publication_pdf, in process) | figure | target |")
     say("|---|---:|---|")
     if warm is not None:
-        say(f"| render, warm median of {pdf['runs'] - 1} | {warm:.2f} s (CPU {pdf['warm_median_cpu_s']:.2f} s) "
-            f"| < {RENDER_TARGET_S:g} s: {yes_no(render_met)} |")
+        say(
+            f"| render, warm median of {pdf['runs'] - 1} | {warm:.2f} s (CPU {pdf['warm_median_cpu_s']:.2f} s) "
+            f"| < {RENDER_TARGET_S:g} s: {yes_no(render_met)} |"
+        )
     else:
         say(f"| render, warm | (--pdf-runs 1: none) | < {RENDER_TARGET_S:g} s: {yes_no(render_met)} |")
-    say(f"| render, cold first run (imports WeasyPrint) | {pdf['cold_s']:.2f} s "
-        f"(CPU {pdf['cpu_times_s'][0]:.2f} s) | |")
-    say(f"| size | {pdf['size_bytes']:,} B = {pdf['size_bytes'] / 1000:.0f} KB, {pdf['pages'] or '?'} pages "
-        f"| < {SIZE_TARGET_BYTES / 1000:.0f} KB: {yes_no(size_met)} |")
+    say(
+        f"| render, cold first run (imports WeasyPrint) | {pdf['cold_s']:.2f} s "
+        f"(CPU {pdf['cpu_times_s'][0]:.2f} s) | |"
+    )
+    say(
+        f"| size | {pdf['size_bytes']:,} B = {pdf['size_bytes'] / 1000:.0f} KB, {pdf['pages'] or '?'} pages "
+        f"| < {SIZE_TARGET_BYTES / 1000:.0f} KB: {yes_no(size_met)} |"
+    )
     say(f"| size of the published PDF (served) | {pdf['stored_size_bytes']:,} B | |")
     say()
     visit = server_info["first_visit"]
@@ -670,18 +725,26 @@ def report(rows, server_info, in_proc, started_at, args, loads) -> list[str]:
     visit_met = visit_total <= FIRST_VISIT_TARGET_BYTES
     if not visit_met:
         missed.append(f"first visit {visit_total / 1000:.0f} KB")
-    say(f"| first visit to `/{SLUG}/` (empty cache, Accept-Encoding: {BROWSER_ACCEPT_ENCODING}) | bytes | target |")
+    say(
+        f"| first visit to `/{SLUG}/` (empty cache, Accept-Encoding: {BROWSER_ACCEPT_ENCODING}) | bytes | target |"
+    )
     say("|---|---:|---|")
     for path, size in visit.items():
         say(f"| `{path}` (headers + body as sent) | {size:,} B | |")
-    say(f"| first visit bytes, in all | {visit_total:,} B = {visit_total / 1000:.1f} KB "
-        f"| ≤ {FIRST_VISIT_TARGET_BYTES / 1000:.0f} KB: {yes_no(visit_met)} |")
+    say(
+        f"| first visit bytes, in all | {visit_total:,} B = {visit_total / 1000:.1f} KB "
+        f"| ≤ {FIRST_VISIT_TARGET_BYTES / 1000:.0f} KB: {yes_no(visit_met)} |"
+    )
     say()
-    say("| page (django.test.Client, in process) | queries, cache cleared | queries, warm | ms cleared | ms warm |")
+    say(
+        "| page (django.test.Client, in process) | queries, cache cleared | queries, warm | ms cleared | ms warm |"
+    )
     say("|---|---:|---:|---:|---:|")
     for page in in_proc["pages"]:
-        say(f"| `{page['path']}` | {page['cold']['queries']} | {page['warm']['queries']} "
-            f"| {page['cold']['ms']:.1f} | {page['warm']['ms']:.1f} |")
+        say(
+            f"| `{page['path']}` | {page['cold']['queries']} | {page['warm']['queries']} "
+            f"| {page['cold']['ms']:.1f} | {page['warm']['ms']:.1f} |"
+        )
     say()
     if missed:
         say("Targets MISSED: " + "; ".join(missed) + ".")
@@ -695,7 +758,9 @@ def report(rows, server_info, in_proc, started_at, args, loads) -> list[str]:
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=int, default=5, help="seconds of load per URL and round (default 5)")
+    parser.add_argument(
+        "--duration", type=int, default=5, help="seconds of load per URL and round (default 5)"
+    )
     parser.add_argument("--rounds", type=int, default=2, help="rounds over the URLs, interleaved (default 2)")
     parser.add_argument("--warmup", type=int, default=1, help="seconds of warm-up per URL (default 1)")
     parser.add_argument("--connections", type=int, default=8, help="wrk connections (default 8)")
@@ -706,10 +771,17 @@ def parse_args(argv):
     parser.add_argument("--pdf-runs", type=int, default=5, help="PDF renders, the first one cold (default 5)")
     parser.add_argument("--in-process", metavar="OUT", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if not (1 <= args.duration <= 60 and 1 <= args.rounds <= 5 and 0 <= args.warmup <= 10
-            and 1 <= args.connections <= 64 and 1 <= args.wrk_threads <= 4):
-        parser.error("bounded runs only: duration 1–60 s, 1–5 rounds, warm-up 0–10 s, 1–64 connections, "
-                     "1–4 wrk threads")
+    if not (
+        1 <= args.duration <= 60
+        and 1 <= args.rounds <= 5
+        and 0 <= args.warmup <= 10
+        and 1 <= args.connections <= 64
+        and 1 <= args.wrk_threads <= 4
+    ):
+        parser.error(
+            "bounded runs only: duration 1–60 s, 1–5 rounds, warm-up 0–10 s, 1–64 connections, "
+            "1–4 wrk threads"
+        )
     if args.pdf_runs < 1:
         parser.error("--pdf-runs must be at least 1")
     return args

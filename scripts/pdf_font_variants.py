@@ -39,7 +39,9 @@ def main():
             subsetter.subset(font)
             target = ASSETS_DIR / VARIANT_FILE.format(number, style)
             subset.save_font(font, str(target), options)
-            print(f"{target.relative_to(ROOT)}: {len(code_points)} code points, {target.stat().st_size:,} bytes")
+            print(
+                f"{target.relative_to(ROOT)}: {len(code_points)} code points, {target.stat().st_size:,} bytes"
+            )
     css_path = ASSETS_DIR / "css" / "pdf-fonts.css"
     css = css_path.read_text(encoding="utf-8")
     css = css.split(MARKER)[0].rstrip("\n") + "\n\n" + MARKER + variant_font_faces()

@@ -185,6 +185,7 @@ def logged_in(user):
 
 # --- what the admin's forms send ------------------------------------------------------
 
+
 def sheet_url(sheet):
     return reverse("admin:disclosures_disclosuresheet_change", args=[sheet.pk])
 

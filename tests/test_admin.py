@@ -1,6 +1,5 @@
 """Staff edit both forms in the admin, laid out like the paper form."""
 
-
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -173,8 +172,14 @@ def test_checklist_saved_with_unanswered_items_warns(staff_client, sheet):
 
 
 @pytest.mark.parametrize(
-    "name", ["disclosures_organization", "disclosures_disclosuresheet", "checklist_checklist",
-             "checklist_checklisttemplate", "checklist_section"],
+    "name",
+    [
+        "disclosures_organization",
+        "disclosures_disclosuresheet",
+        "checklist_checklist",
+        "checklist_checklisttemplate",
+        "checklist_section",
+    ],
 )
 def test_lists_search_and_filter(staff_client, sheet, name):
     url = reverse(f"admin:{name}_changelist")

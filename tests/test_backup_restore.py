@@ -55,9 +55,7 @@ def populated(example_org, django_user_model, monkeypatch):
     group = Group.objects.create(name="公開責任者")
     group.permissions.add(add_publication)
     editor.groups.add(group)
-    Membership.objects.create(
-        organization=example_org, user=editor, role=Membership.Role.PUBLISHER
-    )
+    Membership.objects.create(organization=example_org, user=editor, role=Membership.Role.PUBLISHER)
     LogEntry.objects.create(
         user=admin,
         content_type=ContentType.objects.get_for_model(Organization),
@@ -78,9 +76,7 @@ def populated(example_org, django_user_model, monkeypatch):
     answer.save()
     sheet.address = sheet.address + "（第2版で移転）"
     sheet.save()
-    monkeypatch.setattr(
-        "disclosures.publishing.render_publication_pdf", lambda snapshot, **_: BINARY_PDF
-    )
+    monkeypatch.setattr("disclosures.publishing.render_publication_pdf", lambda snapshot, **_: BINARY_PDF)
     publish(sheet, change_note="所在地とチェックリストを更新しました。")
     return example_org
 
@@ -183,9 +179,7 @@ def test_backup_file_holds_a_manifest_and_only_its_owner_may_read_it(populated, 
     assert manifest["counts"]["disclosures.publication"] == 2
     assert manifest["counts"]["auth.user"] == 2
     assert sum(manifest["counts"].values()) == len(data["objects"])
-    assert not {"contenttypes.contenttype", "auth.permission", "sessions.session"} & set(
-        manifest["counts"]
-    )
+    assert not {"contenttypes.contenttype", "auth.permission", "sessions.session"} & set(manifest["counts"])
     assert manifest["created_at"] and manifest["django_version"]
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
@@ -218,9 +212,7 @@ def tamper_snapshot_and_its_hash(data):
     ],
     ids=lambda value: getattr(value, "__name__", ""),
 )
-def test_restore_refuses_a_tampered_publication_and_restores_nothing(
-    populated, tmp_path, tamper, reason
-):
+def test_restore_refuses_a_tampered_publication_and_restores_nothing(populated, tmp_path, tamper, reason):
     path = backup(tmp_path / "backup.json.gz")
     data = read_backup_file(path)
     tamper(data)
@@ -444,7 +436,10 @@ def test_restore_refuses_an_edited_publication_field_naming_the_version(
 
     message = edit_and_restore(path, edit, recompute=recompute)
 
-    assert "qolead 第2版: 公開版の行（公開日時・最終更新日・変更内容・公開者など）がバックアップ時の記録" in message
+    assert (
+        "qolead 第2版: 公開版の行（公開日時・最終更新日・変更内容・公開者など）がバックアップ時の記録"
+        in message
+    )
     assert "qolead 第1版" not in message
 
 

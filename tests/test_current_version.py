@@ -19,7 +19,9 @@ def test_current_is_each_organizations_highest_version(example_org):
     publish_change(example_org.sheet, "第2版", hours_system="24時間")
     other = new_organization("other", "別の機関")
     publish_change(other.sheet, "初版")
-    current = {(p.organization.slug, p.number) for p in Publication.objects.current().select_related("organization")}
+    current = {
+        (p.organization.slug, p.number) for p in Publication.objects.current().select_related("organization")
+    }
     assert current == {("qolead", 2), ("other", 1)}
 
 
@@ -43,15 +45,21 @@ def test_a_versions_absolute_url_is_its_permanent_page(example_org):
 
 def test_admin_shows_view_on_site_for_a_version(staff_client, example_org):
     publication = Publication.objects.get()
-    page = staff_client.get(f"/{admin_path()}disclosures/publication/{publication.pk}/change/").content.decode()
+    page = staff_client.get(
+        f"/{admin_path()}disclosures/publication/{publication.pk}/change/"
+    ).content.decode()
     assert re.search(r'<a href="/qolead/versions/1/" class="viewsitelink">サイト上で表示</a>', page)
 
 
 def test_admin_shows_view_on_site_for_a_published_organization_only(staff_client, example_org):
-    page = staff_client.get(f"/{admin_path()}disclosures/organization/{example_org.pk}/change/").content.decode()
+    page = staff_client.get(
+        f"/{admin_path()}disclosures/organization/{example_org.pk}/change/"
+    ).content.decode()
     assert '<a href="/qolead/" class="viewsitelink">' in page
     unpublished = new_organization("draft-only", "未公開の機関")
-    page = staff_client.get(f"/{admin_path()}disclosures/organization/{unpublished.pk}/change/").content.decode()
+    page = staff_client.get(
+        f"/{admin_path()}disclosures/organization/{unpublished.pk}/change/"
+    ).content.decode()
     assert "viewsitelink" not in page
 
 
@@ -85,14 +93,18 @@ def admin_path():
     return settings.ADMIN_URL
 
 
-def test_view_on_site_redirects_a_member_only_to_their_own_organizations_pages(django_user_model, example_org):
+def test_view_on_site_redirects_a_member_only_to_their_own_organizations_pages(
+    django_user_model, example_org
+):
     from django.contrib.contenttypes.models import ContentType
     from django.test import Client
     from django.urls import reverse
 
     from disclosures.models import Membership, Organization
 
-    editor = django_user_model.objects.create_user("editor", "editor@example.jp", "pw-for-tests-123", is_staff=True)
+    editor = django_user_model.objects.create_user(
+        "editor", "editor@example.jp", "pw-for-tests-123", is_staff=True
+    )
     Membership.objects.create(organization=example_org, user=editor, role=Membership.Role.EDITOR)
     other = new_organization("tasha", "他社株式会社")
     publish_change(other.sheet, "初版")

@@ -101,15 +101,20 @@ USED_WITHOUT_AN_IMPORT = {
     "argon2-cffi": (
         "Django's Argon2PasswordHasher, the first of PASSWORD_HASHERS, imports argon2",
         # (read from settings.py: the tests' fixture swaps the hashers for a fast one)
-        lambda: '"django.contrib.auth.hashers.Argon2PasswordHasher"' in _read("disclosure_portal/settings.py"),
+        lambda: (
+            '"django.contrib.auth.hashers.Argon2PasswordHasher"' in _read("disclosure_portal/settings.py")
+        ),
     ),
     "psycopg2-binary": (
         "Django's PostgreSQL backend (DATABASE_URL=postgres://…, CI's second run)",
-        lambda: "DATABASE_URL=\"postgres://" in _read(".ci/run") and "postgres://" in _read("README.md"),
+        lambda: 'DATABASE_URL="postgres://' in _read(".ci/run") and "postgres://" in _read("README.md"),
     ),
     "gunicorn": (
         "the WSGI server of the README's production command and of scripts/bench.py",
-        lambda: "gunicorn disclosure_portal.wsgi" in _read("README.md") and "gunicorn" in _read("scripts/bench.py"),
+        lambda: (
+            "gunicorn disclosure_portal.wsgi" in _read("README.md")
+            and "gunicorn" in _read("scripts/bench.py")
+        ),
     ),
     "django-ipware": (
         "django-axes finds the client's address with it (the AXES_IPWARE_* settings)",

@@ -63,7 +63,9 @@ def test_another_organizations_draft_pdf_is_not_found(editor, other_org):  # noq
 
 
 def test_sheet_page_offers_the_draft_pdf_beside_the_preview(staff_client, sheet):
-    page = staff_client.get(reverse("admin:disclosures_disclosuresheet_change", args=[sheet.pk])).content.decode()
+    page = staff_client.get(
+        reverse("admin:disclosures_disclosuresheet_change", args=[sheet.pk])
+    ).content.decode()
     preview = reverse("admin:disclosures_disclosuresheet_preview", args=[sheet.pk])
     assert re.search(
         rf'href="{preview}"[^>]*>プレビュー</a>\s*/\s*<a href="{preview_pdf_url(sheet)}"[^>]*>PDFプレビュー（下書き）</a>',

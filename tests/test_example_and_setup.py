@@ -183,7 +183,9 @@ def test_production_settings_without_allowed_hosts_stop_with_a_clear_message():
 
 def test_debug_only_when_the_environment_asks():
     code = "from django.conf import settings; print(settings.DEBUG)"
-    production = run_django({"DJANGO_SECRET_KEY": "x" * 50, "DJANGO_ALLOWED_HOSTS": "a"}, "shell", "--no-imports", "-c", code)
+    production = run_django(
+        {"DJANGO_SECRET_KEY": "x" * 50, "DJANGO_ALLOWED_HOSTS": "a"}, "shell", "--no-imports", "-c", code
+    )
     development = run_django({"DJANGO_DEBUG": "true"}, "shell", "--no-imports", "-c", code)
     assert production.stdout.strip() == "False"
     assert development.stdout.strip() == "True"
@@ -192,6 +194,10 @@ def test_debug_only_when_the_environment_asks():
 def test_database_url_switches_the_database():
     code = "from django.conf import settings; print(settings.DATABASES['default']['ENGINE'])"
     result = run_django(
-        {"DJANGO_DEBUG": "true", "DATABASE_URL": "postgres://u@127.0.0.1:5432/x"}, "shell", "--no-imports", "-c", code
+        {"DJANGO_DEBUG": "true", "DATABASE_URL": "postgres://u@127.0.0.1:5432/x"},
+        "shell",
+        "--no-imports",
+        "-c",
+        code,
     )
     assert result.stdout.strip() == "django.db.backends.postgresql"

@@ -86,7 +86,6 @@ def not_a_choice(value):
 ATOM = "{http://www.w3.org/2005/Atom}"
 
 
-
 def assert_no_500(response):
     assert response.status_code != 500, response.content.decode(errors="replace")[:2000]
 
@@ -342,8 +341,16 @@ TAMPERED_CHOICES = {
     "unknown checkbox value": ("service_contents", ["inspection", "bogus"], not_a_choice("bogus")),
     "unknown classification": ("classification", "../../etc", not_a_choice("../../etc")),
     "URL with javascript scheme": ("website_url", "javascript:alert(1)", "URLを正しく入力してください。"),
-    "URL with data scheme": ("website_url", "data:text/html,<script>alert(1)</script>", "URLを正しく入力してください。"),
-    "e-mail with markup": ("contact_email", f"a@example.jp{SCRIPT}", "有効なメールアドレスを入力してください。"),
+    "URL with data scheme": (
+        "website_url",
+        "data:text/html,<script>alert(1)</script>",
+        "URLを正しく入力してください。",
+    ),
+    "e-mail with markup": (
+        "contact_email",
+        f"a@example.jp{SCRIPT}",
+        "有効なメールアドレスを入力してください。",
+    ),
     "phone with markup": ("phone", "03<b>5774</b>3631", "電話番号は数字とハイフンで入力してください"),
     "prefecture with markup": ("facility_prefectures", SCRIPT, "都道府県名を正しく入力してください"),
     "agency code too long": ("agency_code", "1" * 10_001, too_long(8, 10_001)),
@@ -664,7 +671,9 @@ REFUSED_ORGANIZATION_NAMES = {
 }
 
 
-@pytest.mark.parametrize("name, message", REFUSED_ORGANIZATION_NAMES.values(), ids=REFUSED_ORGANIZATION_NAMES.keys())
+@pytest.mark.parametrize(
+    "name, message", REFUSED_ORGANIZATION_NAMES.values(), ids=REFUSED_ORGANIZATION_NAMES.keys()
+)
 def test_unprintable_or_overlong_organization_name_is_refused_and_nothing_is_created(
     staff, example_org, name, message
 ):
@@ -724,7 +733,9 @@ def template_row(official_template, model_name):
 
 @pytest.mark.parametrize("value, message", REFUSED_TEMPLATE_TEXT.values(), ids=REFUSED_TEMPLATE_TEXT.keys())
 @pytest.mark.parametrize("model_name, field", TEMPLATE_TEXTS, ids=[".".join(t) for t in TEMPLATE_TEXTS])
-def test_template_texts_obey_the_same_printable_rule_as_the_sheet(official_template, model_name, field, value, message):
+def test_template_texts_obey_the_same_printable_rule_as_the_sheet(
+    official_template, model_name, field, value, message
+):
     row = template_row(official_template, model_name)
     setattr(row, field, value)
     with pytest.raises(ValidationError) as error:
@@ -793,7 +804,9 @@ def form_as_sent(client, url):
 
 
 @pytest.mark.parametrize("value, message", REFUSED_TEMPLATE_TEXT.values(), ids=REFUSED_TEMPLATE_TEXT.keys())
-def test_template_title_typed_in_the_admin_is_refused_and_nothing_is_stored(staff, official_template, value, message):
+def test_template_title_typed_in_the_admin_is_refused_and_nothing_is_stored(
+    staff, official_template, value, message
+):
     url = reverse("admin:checklist_checklisttemplate_change", args=[official_template.pk])
     data = form_as_sent(staff, url)
     assert staff.post(url, data).status_code == 302  # the page as it is saves
@@ -805,7 +818,9 @@ def test_template_title_typed_in_the_admin_is_refused_and_nothing_is_stored(staf
 
 
 @pytest.mark.parametrize("value, message", REFUSED_TEMPLATE_TEXT.values(), ids=REFUSED_TEMPLATE_TEXT.keys())
-def test_item_text_typed_in_the_admin_is_refused_and_nothing_is_stored(staff, official_template, value, message):
+def test_item_text_typed_in_the_admin_is_refused_and_nothing_is_stored(
+    staff, official_template, value, message
+):
     section = official_template.sections.get(order=1)
     url = reverse("admin:checklist_section_change", args=[section.pk])
     data = form_as_sent(staff, url)
@@ -887,7 +902,9 @@ def test_first_publication_with_an_impossible_effective_date_publishes_nothing(
 
 
 def test_first_publication_accepts_an_effective_date_typed_the_japanese_way(staff, other_org):
-    response = staff.post(publish_url(other_org.sheet), {"change_note": "初版", "effective_date": "2021年4月1日"})
+    response = staff.post(
+        publish_url(other_org.sheet), {"change_note": "初版", "effective_date": "2021年4月1日"}
+    )
     assert response.status_code == 302
     assert other_org.publications.get().sheet_updated_on.isoformat() == "2021-04-01"
 
@@ -948,7 +965,9 @@ def test_hostile_change_note_is_verbatim_in_json(public, hostile_note_version):
 
 
 @pytest.mark.parametrize("value", CONTROL_CHARACTERS.values(), ids=CONTROL_CHARACTERS.keys())
-def test_change_note_with_control_characters_never_breaks_the_public_urls(staff, public, changed_draft, value):
+def test_change_note_with_control_characters_never_breaks_the_public_urls(
+    staff, public, changed_draft, value
+):
     """Refusing the note or publishing it are both fine; a feed, list or JSON
     that can no longer be served is not."""
     response = staff.post(publish_url(changed_draft), {"change_note": f"更新 {value}"})
@@ -1008,7 +1027,9 @@ def test_admin_change_pages_with_malformed_ids_are_not_found(staff, sheet, name,
     assert response.status_code in (302, 404)
 
 
-@pytest.mark.parametrize("path", ["99999/publish/", f"{10**20}/publish/", "99999/preview/", f"{10**20}/preview/"])
+@pytest.mark.parametrize(
+    "path", ["99999/publish/", f"{10**20}/publish/", "99999/preview/", f"{10**20}/preview/"]
+)
 def test_publish_and_preview_of_unknown_sheets_are_not_found(staff, sheet, path):
     base = reverse("admin:disclosures_disclosuresheet_changelist")
     response = staff.get(base + path)
@@ -1095,7 +1116,12 @@ def lookup_parameters(model_admin, user):
     parameters = {name for spec in changelist.filter_specs for name in spec.expected_parameters()}
     parameters |= {name.removesuffix("__exact") + "__in" for name in parameters if name.endswith("__exact")}
     # A relation compared directly: ?groups__in=…, ?template=…
-    parameters |= {name.split("__")[0] + suffix for name in parameters if "__id__" in name for suffix in ("", "__in", "__gt")}
+    parameters |= {
+        name.split("__")[0] + suffix
+        for name in parameters
+        if "__id__" in name
+        for suffix in ("", "__in", "__gt")
+    }
     if model_admin.date_hierarchy:
         parameters |= {f"{model_admin.date_hierarchy}__{part}" for part in ("year", "month", "day")}
     pk = model_admin.model._meta.pk.name
@@ -1166,7 +1192,9 @@ def test_every_admin_history_page_with_a_malformed_id_is_not_found(staff, sheet,
         assert response.status_code in (302, 404), object_id
 
 
-HISTORY_ADMINS = sorted(label for label, model_admin in REGISTERED_ADMINS.items() if isinstance(model_admin, SimpleHistoryAdmin))
+HISTORY_ADMINS = sorted(
+    label for label, model_admin in REGISTERED_ADMINS.items() if isinstance(model_admin, SimpleHistoryAdmin)
+)
 
 
 def test_history_admins_are_the_audited_models():
@@ -1191,7 +1219,9 @@ def test_history_version_of_a_malformed_object_id_is_not_found(staff, sheet, lab
     record = model.history.first()
     opts = model._meta
     for object_id in HOSTILE_HISTORY_IDS:
-        url = reverse(f"admin:{opts.app_label}_{opts.model_name}_simple_history", args=[object_id, record.history_id])
+        url = reverse(
+            f"admin:{opts.app_label}_{opts.model_name}_simple_history", args=[object_id, record.history_id]
+        )
         response = staff.get(url)
         assert_no_500(response)
         assert response.status_code == 404, object_id
@@ -1326,7 +1356,16 @@ def test_query_strings_are_ignored_and_never_reflected(public, example_org, url,
         {"HTTP_ACCEPT_LANGUAGE": "x" * 10_000},
         {"HTTP_ACCEPT": SCRIPT},
     ],
-    ids=["etag markup", "10 000 etags", "impossible date", "5000 digits", "if-match", "range", "language", "accept"],
+    ids=[
+        "etag markup",
+        "10 000 etags",
+        "impossible date",
+        "5000 digits",
+        "if-match",
+        "range",
+        "language",
+        "accept",
+    ],
 )
 def test_hostile_request_headers_are_not_a_crash(public, example_org, url, headers):
     response = public.get(url, **headers)
@@ -1436,7 +1475,7 @@ def test_hostile_name_is_percent_encoded_in_the_pdf_download_name(public, hostil
     disposition = public.get("/qolead/versions/2/pdf/")["Content-Disposition"]
     ascii_part, utf8_name = disposition.split("; filename*=UTF-8''")
     assert ascii_part.startswith('attachment; filename="qolead-v2-')
-    assert not set(utf8_name) & set('"<>\'; \r\n')
+    assert not set(utf8_name) & set("\"<>'; \r\n")
 
 
 @pytest.mark.real_pdf

@@ -76,10 +76,16 @@ OTHER_MEANINGS = {
     ("その他", "disclosures/models.py"): "the option その他 of 提供するサービス 内容",
     ("オンライン", "disclosures/models.py"): "the option オンライン of データ授受の方法",
     ("オフライン", "disclosures/models.py"): "the option オフライン of データ授受の方法",
-    ("健診・保健指導機関", "disclosures/models.py"): "options 健診・保健指導機関サイド（…）, 健診・保健指導機関向け",
+    (
+        "健診・保健指導機関",
+        "disclosures/models.py",
+    ): "options 健診・保健指導機関サイド（…）, 健診・保健指導機関向け",
     ("代行機関コード", "disclosures/notes.py"): "注2) 発行した代行機関コードを記載。",
     ("健診・保健指導機関", "disclosures/notes.py"): "注3) 「健診・保健指導機関サイド」とは…",
-    ("ガイドラインの遵守", "disclosures/notes.py"): "*ガイドラインの遵守状況については別添指定様式に記載すること。",
+    (
+        "ガイドラインの遵守",
+        "disclosures/notes.py",
+    ): "*ガイドラインの遵守状況については別添指定様式に記載すること。",
 }
 
 
@@ -146,7 +152,14 @@ def test_no_module_or_template_but_the_cell_classes_switches_on_a_cells_kind():
 
 
 def test_a_cell_reads_from_its_snapshot_data_as_published():
-    count = {"kind": "count", "field": "x", "caption": "年間", "value": 1200, "unit": "件", "display": "1,200"}
+    count = {
+        "kind": "count",
+        "field": "x",
+        "caption": "年間",
+        "value": 1200,
+        "unit": "件",
+        "display": "1,200",
+    }
     options = {
         "kind": "options",
         "field": "y",
@@ -159,7 +172,13 @@ def test_a_cell_reads_from_its_snapshot_data_as_published():
     assert kind_of(count).kind == "count"
     assert cell_text(count) == "年間 1,200件"
     assert cell_text(options) == "■有(内容:健診) □無"
-    parenthesized = {"kind": "text", "field": "z", "caption": "都道府県名", "parenthesized": True, "value": "東京都"}
+    parenthesized = {
+        "kind": "text",
+        "field": "z",
+        "caption": "都道府県名",
+        "parenthesized": True,
+        "value": "東京都",
+    }
     assert cell_text(parenthesized) == "(都道府県名:東京都)"
 
 

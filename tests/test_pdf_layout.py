@@ -25,7 +25,9 @@ from disclosures.snapshot import build_snapshot, sha256_of
 pytestmark = [
     pytest.mark.django_db,
     pytest.mark.real_pdf,
-    pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils (pdftotext) is not installed"),
+    pytest.mark.skipif(
+        shutil.which("pdftotext") is None, reason="poppler-utils (pdftotext) is not installed"
+    ),
 ]
 
 MM = 72 / 25.4
@@ -52,7 +54,9 @@ def max_length(name, model=DisclosureSheet):
 
 def max_lines(name, model=DisclosureSheet, default=200):
     """The field's line limit (MaxLinesValidator), or what a user may well paste."""
-    limits = [v.limit_value for v in model._meta.get_field(name).validators if isinstance(v, MaxLinesValidator)]
+    limits = [
+        v.limit_value for v in model._meta.get_field(name).validators if isinstance(v, MaxLinesValidator)
+    ]
     return min(limits, default=default)
 
 
@@ -75,7 +79,9 @@ def pdf_of(sheet, tmp_path, **kwargs):
 
 def pages_and_words(path):
     """[(width, height, [(x0, y0, x1, y1, word), …]), …], words in drawing order."""
-    xhtml = subprocess.run(["pdftotext", "-raw", "-bbox", str(path), "-"], capture_output=True, check=True).stdout
+    xhtml = subprocess.run(
+        ["pdftotext", "-raw", "-bbox", str(path), "-"], capture_output=True, check=True
+    ).stdout
     # poppler writes a non-BMP character of the <title> (the PDF's metadata, not its text
     # layer) as two encoded surrogates.
     xhtml = xhtml.decode("utf-8", errors="replace")
@@ -85,7 +91,13 @@ def pages_and_words(path):
     pages = []
     for page in root.iterfind(".//x:page", ns):
         words = [
-            (float(w.get("xMin")), float(w.get("yMin")), float(w.get("xMax")), float(w.get("yMax")), w.text or "")
+            (
+                float(w.get("xMin")),
+                float(w.get("yMin")),
+                float(w.get("xMax")),
+                float(w.get("yMax")),
+                w.text or "",
+            )
             for w in page.iterfind("x:word", ns)
         ]
         pages.append((float(page.get("width")), float(page.get("height")), words))
@@ -133,7 +145,9 @@ def in_text_layer(value, texts):
 
 
 def raw_text(path):
-    return subprocess.run(["pdftotext", "-raw", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    return subprocess.run(
+        ["pdftotext", "-raw", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
 
 
 def words_outside_printable_area(pages):
@@ -167,7 +181,9 @@ def text_overflowing_cells(document):
         if isinstance(box, boxes.TextBox):
             left, right, _cell = limit
             if box.position_x < left - TOLERANCE or box.position_x + box.width > right + TOLERANCE:
-                found.append((round(box.position_x), round(box.position_x + box.width), round(right), box.text[:40]))
+                found.append(
+                    (round(box.position_x), round(box.position_x + box.width), round(right), box.text[:40])
+                )
         for child in box.all_children() if hasattr(box, "all_children") else ():
             walk(child, limit)
 
@@ -213,7 +229,8 @@ FREE_TEXT = [
     name
     for part in SHEET_LAYOUT
     for name in part.fields
-    if name not in (COMPLIANCE_FIELD, "phone", "agency_code", "facility_prefectures", "website_url", "contact_email")
+    if name
+    not in (COMPLIANCE_FIELD, "phone", "agency_code", "facility_prefectures", "website_url", "contact_email")
     and DisclosureSheet._meta.get_field(name).get_internal_type() in ("CharField", "TextField")
     and not DisclosureSheet._meta.get_field(name).choices
 ]
@@ -248,7 +265,9 @@ def hostile_lines(sheet):
             setattr(
                 sheet,
                 name,
-                "\n".join(f"第{index}欄の{line}行目".ljust(width, "あ")[:width] for line in range(1, count + 1)),
+                "\n".join(
+                    f"第{index}欄の{line}行目".ljust(width, "あ")[:width] for line in range(1, count + 1)
+                ),
             )
         else:
             digits = unbroken(f"欄{index}", max_length(name) // 2, "０１２３４５６７８９")
@@ -321,7 +340,12 @@ def snapshot_strings(snapshot):
             strings += [label["text"] for label in row["labels"]]
             strings += [cell_text(cell) for cell in row["cells"]]
     template = checklist["template"]
-    strings += [template["guideline_title"], template["title"], template["preamble"], *template["instructions"]]
+    strings += [
+        template["guideline_title"],
+        template["title"],
+        template["preamble"],
+        *template["instructions"],
+    ]
     for section in checklist["sections"]:
         strings.append(section["title"])
         for item in section["items"]:
@@ -423,7 +447,11 @@ def test_short_labels_header_cells_and_note_markers_never_break(sheet, example_p
                     broken.append(label["text"] + markers(label))
         broken += [column for column in part["columns"] if not on_one_line(column, page_lines)]
     # The checklist's header cells (「実施予定(実施時期)」).
-    broken += [cell for cell in ("No", "チェック項目", "実施済", "実施予定(実施時期)") if not on_one_line(cell, page_lines)]
+    broken += [
+        cell
+        for cell in ("No", "チェック項目", "実施済", "実施予定(実施時期)")
+        if not on_one_line(cell, page_lines)
+    ]
     assert not broken
 
 

@@ -360,7 +360,9 @@ def test_missing_asset_is_refused():
     html = document('<img src="img/no-such-file.png">')
     with pytest.raises(PdfRenderError) as raised:
         render(html)
-    assert f"PDF用のファイルが見つかりません: {ASSETS_DIR.as_uri()}/img/no-such-file.png" in raised.value.message
+    assert (
+        f"PDF用のファイルが見つかりません: {ASSETS_DIR.as_uri()}/img/no-such-file.png" in raised.value.message
+    )
 
 
 def test_data_url_image_is_allowed():

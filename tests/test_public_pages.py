@@ -51,7 +51,9 @@ def option_choices(cell):
 
 
 def options_cells():
-    return [cell for part in SHEET_LAYOUT for row in part.rows for cell in row.cells if cell.kind == "options"]
+    return [
+        cell for part in SHEET_LAYOUT for row in part.rows for cell in row.cells if cell.kind == "options"
+    ]
 
 
 def expected_option_groups():
@@ -88,7 +90,9 @@ def two_versions(sheet):
     """Version 2 changes システム's hours and plans checklist item 組織的安全管理対策 1."""
     plan(sheet, 0, "2027年3月")
     with frozen_at(a_moment_later(hours=1)):
-        return publish_change(sheet, "稼働時間と実施予定を更新しました。", hours_system="24時間 365日稼働（保守時を除く）")
+        return publish_change(
+            sheet, "稼働時間と実施予定を更新しました。", hours_system="24時間 365日稼働（保守時を除く）"
+        )
 
 
 # --- the current page shows the seed's text exactly ------------------------------
@@ -115,7 +119,10 @@ def test_current_page_ticks_every_option_as_the_example_does(client, example_org
 
 def test_current_page_marks_options_with_black_and_white_squares(client, example_org):
     html = client.get("/qolead/").content.decode()
-    assert '<span class="box" aria-hidden="true">■</span><span class="visually-hidden">（選択）</span>医療保険者サイド' in html
+    assert (
+        '<span class="box" aria-hidden="true">■</span><span class="visually-hidden">（選択）</span>医療保険者サイド'
+        in html
+    )
     assert (
         '<span class="box" aria-hidden="true">□</span><span class="visually-hidden">（非選択）</span>'
         "健診・保健指導機関サイド（健診機関グループ）" in html
@@ -260,7 +267,11 @@ def test_diff_lists_exactly_the_changed_rows_with_old_and_new_values(client, two
             "■最低限のガイドラインを遵守済 □最低限のガイドラインを遵守する予定 □最低限のガイドラインを遵守していない",
             "□最低限のガイドラインを遵守済 ■最低限のガイドラインを遵守する予定 □最低限のガイドラインを遵守していない",
         ],
-        ["運営に関する情報 › サービス提供時間 › システム", "24時間 365日稼働", "24時間 365日稼働（保守時を除く）"],
+        [
+            "運営に関する情報 › サービス提供時間 › システム",
+            "24時間 365日稼働",
+            "24時間 365日稼働（保守時を除く）",
+        ],
         [f"組織的安全管理対策 1. {FIXTURE_ITEMS[0]['text']}", "■実施済", "■実施予定(2027年3月)"],
     ]
 
@@ -319,7 +330,10 @@ def test_feed_lists_versions_newest_first_with_change_notes(client, sheet):
     assert response.status_code == 200
     assert response["Content-Type"] == "application/atom+xml; charset=utf-8"
     entries = ET.fromstring(response.content).findall(f"{ATOM}entry")
-    assert [e.findtext(f"{ATOM}title") for e in entries] == ["株式会社QOLead 第2版を公開しました", "株式会社QOLead 第1版を公開しました"]
+    assert [e.findtext(f"{ATOM}title") for e in entries] == [
+        "株式会社QOLead 第2版を公開しました",
+        "株式会社QOLead 第1版を公開しました",
+    ]
     assert [e.findtext(f"{ATOM}summary") for e in entries] == [
         "稼働時間を更新しました。",
         "2022年4月1日に公開した内容を登録しました（初版）。",
@@ -479,7 +493,9 @@ MEASURED_URLS = [
 
 
 @pytest.mark.parametrize("url", MEASURED_URLS)
-def test_public_page_costs_at_most_3_queries_cold_and_warm(client, two_versions, url, django_assert_max_num_queries):
+def test_public_page_costs_at_most_3_queries_cold_and_warm(
+    client, two_versions, url, django_assert_max_num_queries
+):
     cache.clear()
     with django_assert_max_num_queries(3):
         assert client.get(url).status_code == 200  # cold: the body is built

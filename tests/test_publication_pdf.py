@@ -56,8 +56,14 @@ def page_texts(reader):
 
 def test_pdf_is_a4_with_the_checklist_starting_on_a_new_page(reader):
     texts = page_texts(reader)
-    assert all(round(float(p.mediabox.width)) == 595 and round(float(p.mediabox.height)) == 842 for p in reader.pages)
-    first_checklist_page = next(i for i, t in enumerate(texts) if "最低限のガイドライン遵守チェックリスト" in squeeze(t) and "本遵守チェックリストは" in t)
+    assert all(
+        round(float(p.mediabox.width)) == 595 and round(float(p.mediabox.height)) == 842 for p in reader.pages
+    )
+    first_checklist_page = next(
+        i
+        for i, t in enumerate(texts)
+        if "最低限のガイドライン遵守チェックリスト" in squeeze(t) and "本遵守チェックリストは" in t
+    )
     assert first_checklist_page > 0
     assert "前年度の取扱件数" not in texts[first_checklist_page]
     assert "前年度の取扱件数" in "".join(texts[:first_checklist_page])
@@ -112,7 +118,9 @@ def test_pdffonts_reports_every_font_embedded_and_subset(pdf_bytes, tmp_path):
         pytest.skip("poppler-utils (pdffonts) is not installed")
     path = tmp_path / "v1.pdf"
     path.write_bytes(pdf_bytes)
-    lines = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout.splitlines()[2:]
+    lines = subprocess.run(
+        ["pdffonts", str(path)], capture_output=True, text=True, check=True
+    ).stdout.splitlines()[2:]
     assert lines
     assert all(re.search(r"\byes yes yes\b", line) for line in lines), lines
 

@@ -7,10 +7,8 @@ snapshot builder must keep producing snapshot-v1 unchanged. Regenerate them only
 for an intended change of the pages: REGENERATE_RENDERED=1 pytest this file.
 """
 
-import datetime
 import json
 import os
-import re
 from pathlib import Path
 
 import pytest
@@ -96,9 +94,13 @@ def test_the_pdf_document_of_a_published_version_renders_as_before(published_exa
 
 
 def test_the_diff_text_of_two_versions_is_as_before(published_example):
-    old, new = (p.snapshot for p in Publication.objects.filter(organization__slug="qolead").order_by("number"))
+    old, new = (
+        p.snapshot for p in Publication.objects.filter(organization__slug="qolead").order_by("number")
+    )
     changes = diff_snapshots(old, new)
     text = "\n".join(
-        f"{group}\t{change.label}\t{change.old}\t{change.new}" for group, rows in changes.items() for change in rows
+        f"{group}\t{change.label}\t{change.old}\t{change.new}"
+        for group, rows in changes.items()
+        for change in rows
     )
     assert text == reference("diff.txt", text)

@@ -62,7 +62,9 @@ def test_another_organizations_sheet_is_not_found_by_url(editor, other_org, url_
     assert response.status_code == 404
 
 
-@pytest.mark.parametrize("url_name", ["admin:checklist_checklist_change", "admin:checklist_checklist_history"])
+@pytest.mark.parametrize(
+    "url_name", ["admin:checklist_checklist_change", "admin:checklist_checklist_history"]
+)
 def test_another_organizations_checklist_is_not_found_by_url(editor, other_org, url_name):
     response = logged_in(editor).get(reverse(url_name, args=[other_org.sheet.checklist_id]))
     assert response.status_code == 404
@@ -239,7 +241,9 @@ def test_sheet_change_is_recorded_with_who_when_and_old_and_new(editor, sheet):
     delta = record.diff_against(record.prev_record)
     assert record.history_user == editor
     assert timezone.is_aware(record.history_date)
-    assert [(c.field, c.old, c.new) for c in delta.changes] == [("hours_system", "24時間 365日稼働", "平日のみ")]
+    assert [(c.field, c.old, c.new) for c in delta.changes] == [
+        ("hours_system", "24時間 365日稼働", "平日のみ")
+    ]
 
 
 def test_sheet_history_page_shows_the_change(editor, sheet):
@@ -358,19 +362,27 @@ def test_two_clients_behind_one_proxy_are_throttled_apart(editor, behind_tls_pro
     assert list(AccessAttempt.objects.values_list("ip_address", flat=True)) == [CLIENT_A]
 
 
-def test_behind_a_proxy_a_client_cannot_lock_out_another_address_by_forging_the_header(editor, behind_tls_proxy):
+def test_behind_a_proxy_a_client_cannot_lock_out_another_address_by_forging_the_header(
+    editor, behind_tls_proxy
+):
     # The attacker writes the owner's address; the proxy appends the attacker's own.
     for _ in range(5):
         admin_login(Client(), "editor", "wrong-password", **via_proxy(f"{CLIENT_B}, {CLIENT_A}"))
     assert admin_login(Client(), "editor", PASSWORD, **via_proxy(CLIENT_B)).status_code == 302
-    assert admin_login(Client(), "editor", PASSWORD, **via_proxy(f"{CLIENT_B}, {CLIENT_A}")).status_code == 429
+    assert (
+        admin_login(Client(), "editor", PASSWORD, **via_proxy(f"{CLIENT_B}, {CLIENT_A}")).status_code == 429
+    )
 
 
 def test_a_forged_forwarded_for_is_ignored_when_not_behind_a_proxy(editor):
     # Directly exposed, each attempt claims another address: all count for the connection's.
     for n in range(5):
         admin_login(
-            Client(), "editor", "wrong-password", REMOTE_ADDR=CLIENT_A, HTTP_X_FORWARDED_FOR=f"192.0.2.{n + 1}"
+            Client(),
+            "editor",
+            "wrong-password",
+            REMOTE_ADDR=CLIENT_A,
+            HTTP_X_FORWARDED_FOR=f"192.0.2.{n + 1}",
         )
     response = admin_login(Client(), "editor", PASSWORD, REMOTE_ADDR=CLIENT_A, HTTP_X_FORWARDED_FOR=CLIENT_B)
     assert response.status_code == 429
@@ -492,12 +504,11 @@ def test_publishers_must_use_totp_when_the_setting_says_so(publisher, sheet, set
 @pytest.mark.parametrize("next_url", ["https://evil.example/", "//evil.example/", "javascript:alert(1)", ""])
 def test_a_refused_or_missing_next_lands_on_the_admin_index(editor, next_url):
     response = Client().post(
-        reverse("admin:login"), {"username": "editor", "password": PASSWORD, "otp_token": "", "next": next_url}
+        reverse("admin:login"),
+        {"username": "editor", "password": PASSWORD, "otp_token": "", "next": next_url},
     )
     assert response.status_code == 302
     assert response["Location"] == reverse("admin:index")
-
-
 
 
 def test_public_pages_send_a_csp_without_unsafe_inline(client, example_org):
@@ -552,7 +563,8 @@ def test_security_headers(client, example_org, settings):
 def production_env(**overrides):
     env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
     env.update(
-        DJANGO_SECRET_KEY="k3J9-vQ2$zX7!pL0mN4#rT8&wY1^bC5*dF6(gH2)jK9_lM3+nP7=qR4", DJANGO_ALLOWED_HOSTS="disclosure.example.jp"
+        DJANGO_SECRET_KEY="k3J9-vQ2$zX7!pL0mN4#rT8&wY1^bC5*dF6(gH2)jK9_lM3+nP7=qR4",
+        DJANGO_ALLOWED_HOSTS="disclosure.example.jp",
     )
     env.update(overrides)
     return env

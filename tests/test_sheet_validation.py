@@ -79,9 +79,7 @@ def test_dedicated_and_concurrent_above_total_staff_are_rejected(sheet):
 
 
 def test_partner_column_is_checked_against_its_own_total(sheet):
-    errors = errors_of(
-        sheet, staff_dedicated_partner=3, staff_concurrent_partner=0, staff_total_partner=2
-    )
+    errors = errors_of(sheet, staff_dedicated_partner=3, staff_concurrent_partner=0, staff_total_partner=2)
     assert list(errors) == ["staff_total_partner"]
 
 
@@ -147,7 +145,9 @@ def test_invalid_email_is_rejected(sheet, email):
     assert "contact_email" in errors_of(sheet, contact_email=email)
 
 
-@pytest.mark.parametrize("phone", ["03-5774-3631", "03 - 5774 - 3631", "０３－５７７４－３６３１", "090-1234-5678"])
+@pytest.mark.parametrize(
+    "phone", ["03-5774-3631", "03 - 5774 - 3631", "０３－５７７４－３６３１", "090-1234-5678"]
+)
 def test_japanese_phone_numbers_are_accepted(sheet, phone):
     assert errors_of(sheet, phone=phone) == {}
 
@@ -175,4 +175,10 @@ def test_every_problem_is_reported_at_once(sheet):
         system_areas=["none", "dedicated_area"],
         similar_services_detail="",
     )
-    assert {"name", "agency_code", "staff_concurrent_partner", "system_areas", "similar_services_detail"} <= set(errors)
+    assert {
+        "name",
+        "agency_code",
+        "staff_concurrent_partner",
+        "system_areas",
+        "similar_services_detail",
+    } <= set(errors)

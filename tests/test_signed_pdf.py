@@ -148,7 +148,8 @@ def test_production_without_a_certificate_refuses_to_publish_in_japanese(sheet, 
 @pytest.mark.real_signing
 def test_a_pdf_that_cannot_be_signed_publishes_nothing(sheet, monkeypatch):
     monkeypatch.setattr(
-        "disclosures.publishing.render_publication_pdf", lambda snapshot, **kwargs: b"%PDF-1.7 not a PDF at all"
+        "disclosures.publishing.render_publication_pdf",
+        lambda snapshot, **kwargs: b"%PDF-1.7 not a PDF at all",
     )
     change_sheet(sheet, hours_system="24時間稼働")
     before = Publication.objects.count()
@@ -226,7 +227,10 @@ def test_the_certificate_defaults_under_var_only_in_debug_and_production_has_non
     )
     configured = run_django(
         {"DJANGO_SECRET_KEY": "x" * 50, "DJANGO_ALLOWED_HOSTS": "a", "DJANGO_PDF_SIGNING_P12": "/etc/p.p12"},
-        "shell", "--no-imports", "-c", code,
+        "shell",
+        "--no-imports",
+        "-c",
+        code,
     )
     assert development.stdout.strip().endswith("/var/pdf-signing/development.p12'")
     assert production.stdout.strip() == "''"
@@ -234,10 +238,14 @@ def test_the_certificate_defaults_under_var_only_in_debug_and_production_has_non
 
 
 @pytest.mark.real_signing
-def test_load_example_without_a_certificate_stops_with_a_clear_message_and_keeps_nothing(official_template, settings):
+def test_load_example_without_a_certificate_stops_with_a_clear_message_and_keeps_nothing(
+    official_template, settings
+):
     from disclosures.models import Organization
 
     settings.PDF_SIGNING_P12 = ""
-    with pytest.raises(CommandError, match="記入例を公開できませんでした: PDFに署名する証明書が設定されていない"):
+    with pytest.raises(
+        CommandError, match="記入例を公開できませんでした: PDFに署名する証明書が設定されていない"
+    ):
         call_command("load_example", stdout=io.StringIO())
     assert not Organization.objects.filter(slug="qolead").exists()

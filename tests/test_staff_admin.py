@@ -77,7 +77,12 @@ def test_failed_sheet_save_lists_every_error_with_a_link_to_its_field(staff_clie
     links = summary_links(summary)
     anchors = [anchor for anchor, _ in links]
     assert set(anchors) == {
-        "id_name", "id_phone", "id_agency_code", "id_staff_dedicated_own", "id_classification", "id_system_areas"
+        "id_name",
+        "id_phone",
+        "id_agency_code",
+        "id_staff_dedicated_own",
+        "id_classification",
+        "id_system_areas",
     }
     for anchor in anchors:
         assert f'id="{anchor}"' in page, f"#{anchor} links to nothing"
@@ -155,13 +160,13 @@ def published_org(example_org):
 
 def publication_state(client, sheet):
     page = page_of(client.get(sheet_url(sheet)))
-    match = re.search(r'<div class="readonly">([^<]*)</div>', page[page.index("公開状況"):])
+    match = re.search(r'<div class="readonly">([^<]*)</div>', page[page.index("公開状況") :])
     return match.group(1)
 
 
 def organization_row(client, organization):
     page = page_of(client.get(ORGANIZATIONS))
-    row = re.search(rf'<tr>(?:(?!</tr>).)*?{organization.slug}(?:(?!</tr>).)*</tr>', page, re.S)
+    row = re.search(rf"<tr>(?:(?!</tr>).)*?{organization.slug}(?:(?!</tr>).)*</tr>", page, re.S)
     return re.search(r'<td class="field-publication_state">([^<]*)</td>', row.group(0)).group(1)
 
 
@@ -216,7 +221,6 @@ def test_a_member_sees_only_their_organisations_state(published_org, django_user
     from django.test import Client
 
     from disclosures.models import Membership
-
 
     user = member(django_user_model, published_org, Membership.Role.EDITOR, "tokyo-editor")
     client = Client()
@@ -290,8 +294,13 @@ def test_third_party_lists_are_titled_in_japanese(staff_client, django_user_mode
 
     user = django_user_model.objects.get(username="admin")
     TOTPDevice.objects.create(user=user, name="スマートフォン")
-    request = {"user_agent": "Mozilla/5.0", "ip_address": "192.0.2.1", "username": "admin",
-               "http_accept": "text/html", "path_info": "/admin/login/"}
+    request = {
+        "user_agent": "Mozilla/5.0",
+        "ip_address": "192.0.2.1",
+        "username": "admin",
+        "http_accept": "text/html",
+        "path_info": "/admin/login/",
+    }
     AccessAttempt.objects.create(**request, get_data="", post_data="", failures_since_start=1)
     AccessLog.objects.create(**request)
     for name in ("otp_totp_totpdevice", "axes_accessattempt", "axes_accesslog"):

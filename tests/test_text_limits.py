@@ -54,9 +54,7 @@ def too_many_lines(limit, lines):
 
 
 def max_lines(field):
-    return min(
-        (v.limit_value for v in field.validators if isinstance(v, MaxLinesValidator)), default=None
-    )
+    return min((v.limit_value for v in field.validators if isinstance(v, MaxLinesValidator)), default=None)
 
 
 def prose(length, lines=1):
@@ -165,7 +163,9 @@ def test_the_admin_widgets_show_the_maximum(staff_client, sheet, field):
 def test_the_checklist_widget_shows_the_maximum_of_the_planned_time(staff_client, sheet):
     response = staff_client.get(reverse("admin:checklist_checklist_change", args=[sheet.checklist.pk]))
     limit = Answer._meta.get_field("planned_time").max_length
-    assert re.search(rf'<input[^>]*name="[^"]*planned_time"[^>]*maxlength="{limit}"', response.content.decode())
+    assert re.search(
+        rf'<input[^>]*name="[^"]*planned_time"[^>]*maxlength="{limit}"', response.content.decode()
+    )
 
 
 @pytest.mark.parametrize("field", [f.name for f in sheet_text_fields()])
@@ -232,9 +232,7 @@ def test_a_change_note_one_character_over_is_refused(sheet):
      (Note, "text"), (Section, "title"), (Organization, "name")],
     ids=lambda value: getattr(value, "__name__", value),
 )  # fmt: skip
-def test_checklist_template_and_organization_texts_over_the_maximum_are_refused(
-    example_org, model, field
-):
+def test_checklist_template_and_organization_texts_over_the_maximum_are_refused(example_org, model, field):
     instance = model.objects.first()
     limit = model._meta.get_field(field).max_length
     setattr(instance, field, "あ" * (limit + 1))
@@ -253,7 +251,9 @@ def words_outside_the_page(pdf):
     outside = []
     for page in re.finditer(r'<page width="([\d.]+)".*?</page>', bbox, re.S):
         width = float(page.group(1))
-        words = re.finditer(r'<word xMin="[\d.]+" yMin="[\d.]+" xMax="([\d.]+)"[^>]*>([^<]*)</word>', page.group(0))
+        words = re.finditer(
+            r'<word xMin="[\d.]+" yMin="[\d.]+" xMax="([\d.]+)"[^>]*>([^<]*)</word>', page.group(0)
+        )
         for word in words:
             if float(word.group(1)) > width + 0.5:
                 outside.append(word.group(2))
@@ -330,7 +330,9 @@ def test_with_the_checklist_edition_at_its_maximum_too_the_pdf_stays_bounded(cli
 
     pdf = client.get("/qolead/pdf/").content
     pages = len(PdfReader(io.BytesIO(pdf)).pages)
-    print(f"\nDraft and checklist edition at their maximum: publish {seconds:.2f} s, {pages} pages, {len(pdf):,} bytes")
+    print(
+        f"\nDraft and checklist edition at their maximum: publish {seconds:.2f} s, {pages} pages, {len(pdf):,} bytes"
+    )
     assert pages <= MAX_PDF_PAGES_WITH_EDITION_AT_MAXIMUM
 
 

@@ -138,7 +138,9 @@ def signed_version_1(example_org):
 
 
 @pytest.mark.real_signing
-def test_verify_pdf_reports_a_valid_signature_and_the_version_of_an_untouched_file(signed_version_1, tmp_path):
+def test_verify_pdf_reports_a_valid_signature_and_the_version_of_an_untouched_file(
+    signed_version_1, tmp_path
+):
     path = tmp_path / "copy.pdf"
     path.write_bytes(bytes(signed_version_1.pdf))
     out = io.StringIO()

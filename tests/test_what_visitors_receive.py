@@ -34,7 +34,9 @@ NOTE_10 = f"注10) {SHEET_NOTES[10]}"
 def pdf_html(example_org, monkeypatch):
     """The HTML the PDF of version 1 is rendered from (WeasyPrint itself left out)."""
     rendered = []
-    monkeypatch.setattr("disclosures.pdf.document.render_pdf", lambda html, **_: rendered.append(html) or b"%PDF-")
+    monkeypatch.setattr(
+        "disclosures.pdf.document.render_pdf", lambda html, **_: rendered.append(html) or b"%PDF-"
+    )
     publication = example_org.publications.get(number=1)
     render_publication_pdf(
         publication.snapshot,
@@ -53,7 +55,9 @@ def test_page_makes_no_fee_claim_of_its_own(client, example_org, url):
 
 
 def test_preview_makes_no_fee_claim_of_its_own(staff_client, sheet):
-    html = staff_client.get(reverse("admin:disclosures_disclosuresheet_preview", args=[sheet.pk])).content.decode()
+    html = staff_client.get(
+        reverse("admin:disclosures_disclosuresheet_preview", args=[sheet.pk])
+    ).content.decode()
     assert "未公開の下書き" in html and "消費税込みです" not in html
 
 
@@ -70,7 +74,12 @@ def test_note_10_stays_a_note_under_the_fees_on_page_and_pdf(client, example_org
         assert text.count(NOTE_10) == 1
         # Printed where the form prints it: after the fee rows, before 注11 and 前年度の取扱件数.
         fees = text.index("事務手数料等")
-        assert fees < text.index(NOTE_10) < text.index(f"注11) {SHEET_NOTES[11]}") < text.index("前年度の取扱件数")
+        assert (
+            fees
+            < text.index(NOTE_10)
+            < text.index(f"注11) {SHEET_NOTES[11]}")
+            < text.index("前年度の取扱件数")
+        )
 
 
 # --- 9. the Atom feed validates ---------------------------------------------------------
@@ -94,7 +103,9 @@ def atom_problems(body):
         return found[0] if found else None
 
     def has_author(element):
-        return any((author.findtext(f"{ATOM}name") or "").strip() for author in element.findall(f"{ATOM}author"))
+        return any(
+            (author.findtext(f"{ATOM}name") or "").strip() for author in element.findall(f"{ATOM}author")
+        )
 
     for name in ("id", "title", "updated"):
         one(feed, name, "the feed")
@@ -157,7 +168,9 @@ def test_feed_author_is_the_agency(client, three_versions):
     feed = ET.fromstring(client.get("/qolead/feed/").content)
     assert feed.find(f"{ATOM}author").findtext(f"{ATOM}name") == "株式会社QOLead ホールディングス"
     # Each entry: the name the agency had in that version.
-    assert [entry.find(f"{ATOM}author").findtext(f"{ATOM}name") for entry in feed.findall(f"{ATOM}entry")] == [
+    assert [
+        entry.find(f"{ATOM}author").findtext(f"{ATOM}name") for entry in feed.findall(f"{ATOM}entry")
+    ] == [
         "株式会社QOLead ホールディングス",
         NAME,
         NAME,
@@ -198,7 +211,11 @@ def test_diff_names_an_item_of_several_lines_with_its_lines(client, sheet):
     plan(sheet, 4, "2027年3月")
     publish(sheet, change_note="実施予定に変更")
     html = client.get("/qolead/versions/2/diff/").content.decode()
-    assert [f"{item.section.title} {item.number}. {item.text}", "■実施済", "■実施予定(2027年3月)"] in PageReader(html).rows
+    assert [
+        f"{item.section.title} {item.number}. {item.text}",
+        "■実施済",
+        "■実施予定(2027年3月)",
+    ] in PageReader(html).rows
     assert item.text.replace("\n", "<br>") in html
 
 
@@ -210,8 +227,16 @@ def test_diff_names_a_changed_item_by_its_new_text_and_shows_the_change_once(cli
     plan(sheet, 1, "2027年4月")
     publish(sheet, change_note="様式の改訂")
     changes = [row for row in read(client.get("/qolead/versions/2/diff/")).rows if row[0] != "項目"]
-    assert [f"{item.section.title} {item.number}. 様式の改訂で変わった項目文", "■実施済", "■実施予定(2027年4月)"] in changes
-    assert [f"{item.section.title} {item.number}. チェック項目", old_text, "様式の改訂で変わった項目文"] in changes
+    assert [
+        f"{item.section.title} {item.number}. 様式の改訂で変わった項目文",
+        "■実施済",
+        "■実施予定(2027年4月)",
+    ] in changes
+    assert [
+        f"{item.section.title} {item.number}. チェック項目",
+        old_text,
+        "様式の改訂で変わった項目文",
+    ] in changes
     assert len([row for row in changes if row[0].startswith(f"{item.section.title} {item.number}.")]) == 2
 
 
@@ -219,7 +244,15 @@ def test_diff_names_a_changed_item_by_its_new_text_and_shows_the_change_once(cli
 
 
 @pytest.mark.parametrize(
-    "url", ["/qolead/", "/qolead/versions/", "/qolead/versions/1/", "/qolead/versions/1/diff/", "/qolead/current.json", "/qolead/feed/"]
+    "url",
+    [
+        "/qolead/",
+        "/qolead/versions/",
+        "/qolead/versions/1/",
+        "/qolead/versions/1/diff/",
+        "/qolead/current.json",
+        "/qolead/feed/",
+    ],
 )
 def test_public_pages_are_gzipped_for_clients_that_accept_it(client, example_org, url):
     plain = client.get(url)
@@ -249,7 +282,12 @@ def test_gzipped_page_has_an_etag_of_its_own(client, example_org):
     gzipped = client.get("/qolead/", headers={"accept-encoding": "gzip"})
     assert plain["ETag"] != gzipped["ETag"]
     # A client holding the plain body does not get told its copy is the gzipped one.
-    assert client.get("/qolead/", headers={"accept-encoding": "gzip", "if-none-match": plain["ETag"]}).status_code == 200
+    assert (
+        client.get(
+            "/qolead/", headers={"accept-encoding": "gzip", "if-none-match": plain["ETag"]}
+        ).status_code
+        == 200
+    )
 
 
 def test_page_of_a_version_is_compressed_once_not_on_every_request(client, example_org, monkeypatch):

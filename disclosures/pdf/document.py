@@ -14,9 +14,7 @@ from . import ASSETS_DIR
 from .harness import render_pdf
 
 
-def publication_html(
-    snapshot, *, number, published_at, sheet_updated_on, checklist_updated_on, draft=False
-):
+def publication_html(snapshot, *, number, published_at, sheet_updated_on, checklist_updated_on, draft=False):
     """The HTML the auditors' PDF of a version is rendered from: the page's document
     templates, print CSS, the organisation, version and publication date on every page.
     ``draft``: the staff's preview of an unpublished draft, marked 下書き on every page."""

@@ -57,7 +57,5 @@ def admin_error_summary(adminform, inline_admin_formsets, opts):
             if not form.errors:
                 continue
             label = inline_form_label(inline_admin_formset, index, form)
-            errors.extend(
-                form_errors(form, label_prefix=f"{label} ", row_anchor=f"{formset.prefix}-{index}")
-            )
+            errors.extend(form_errors(form, label_prefix=f"{label} ", row_anchor=f"{formset.prefix}-{index}"))
     return {"field_errors": errors}

@@ -62,7 +62,9 @@ def test_axe_finds_no_serious_or_critical_violation(name, page, live_server, two
         expect(page).to_have_url(live_server.url + path)  # the index lists two: no redirect
         expect(page.locator("html")).to_have_attribute("lang", "ja")
         expect(page).to_have_title(re.compile(r"\S"))
-        expect(page.locator("h1")).to_have_count(1 if name not in ("current", "version-1", "version-2") else 2)
+        expect(page.locator("h1")).to_have_count(
+            1 if name not in ("current", "version-1", "version-2") else 2
+        )
         violations, incomplete = axe(page)
         # Everything axe reports is printed (pytest -rA or on failure) for people to judge.
         print(f"\n{path} at {width} width: {len(violations)} violations, {len(incomplete)} to review")
@@ -126,7 +128,10 @@ def test_tables_have_real_headers(name, page, live_server, two_versions):
         for scope in headers.evaluate_all("(ths) => ths.map((th) => th.scope)"):
             assert scope in ("col", "row", "rowgroup", "colgroup")
         # ... and the browser exposes them as headers.
-        assert table.get_by_role("columnheader").count() + table.get_by_role("rowheader").count() == headers.count()
+        assert (
+            table.get_by_role("columnheader").count() + table.get_by_role("rowheader").count()
+            == headers.count()
+        )
 
     if name in ("index", "versions"):
         expect(tables.get_by_role("columnheader")).to_have_text(
@@ -137,7 +142,9 @@ def test_tables_have_real_headers(name, page, live_server, two_versions):
         expect(tables.locator("tbody").get_by_role("rowheader")).to_have_count(2)
     if name == "current":
         for table in page.locator("table.checklist-items").all():
-            expect(table.get_by_role("columnheader")).to_have_text(["No", "チェック項目", "実施済", "実施予定(実施時期)"])
+            expect(table.get_by_role("columnheader")).to_have_text(
+                ["No", "チェック項目", "実施済", "実施予定(実施時期)"]
+            )
             expect(table.get_by_role("rowheader")).to_have_count(table.locator("tbody tr").count())
     if name == "diff":
         for table in tables.all():

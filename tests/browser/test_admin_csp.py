@@ -60,9 +60,11 @@ def test_no_admin_page_a_superuser_reaches_violates_the_csp(page, live_server, e
     console_errors = []
     page.on(
         "console",
-        lambda message: console_errors.append((page.url, message.text))
-        if "Content Security Policy" in message.text
-        else None,
+        lambda message: (
+            console_errors.append((page.url, message.text))
+            if "Content Security Policy" in message.text
+            else None
+        ),
     )
     page.context.add_init_script(script=RECORD_VIOLATIONS)
     page.goto(live_server.url + reverse("admin:login"))
@@ -103,7 +105,10 @@ def test_no_admin_page_a_superuser_reaches_violates_the_csp(page, live_server, e
 
 def test_the_version_list_keeps_its_look_without_the_inline_style(page, live_server, every_kind_of_row):
     log_in(page, live_server.url)
-    page.goto(live_server.url + reverse("admin:disclosures_disclosuresheet_history", args=[every_kind_of_row.sheet.pk]))
+    page.goto(
+        live_server.url
+        + reverse("admin:disclosures_disclosuresheet_history", args=[every_kind_of_row.sheet.pk])
+    )
     border = page.evaluate(
         "() => getComputedStyle(document.querySelector('#change-history + .paginator')).borderTopWidth"
     )

@@ -98,7 +98,9 @@ def test_no_public_page_scrolls_sideways_on_a_phone(data, request, browser, live
             if measured["document"] > width:
                 problems.append(f"{path} at {width} px: the page is {measured['document']} px wide")
             if measured["scrollingBoxes"]:
-                problems.append(f"{path} at {width} px: boxes scroll sideways: {measured['scrollingBoxes'][:5]}")
+                problems.append(
+                    f"{path} at {width} px: boxes scroll sideways: {measured['scrollingBoxes'][:5]}"
+                )
             page.screenshot(path=screenshots_dir / f"phone-{data}-{name}-{width}.png", full_page=True)
         context.close()
     assert not problems, "\n".join(problems)
@@ -121,7 +123,9 @@ def test_checklist_item_text_gets_most_of_the_row(width, page, live_server, two_
     rows = page.evaluate(CHECKLIST_ROWS)
     assert len(rows) == 56
     narrow = [
-        f"{row['number']} {row['text']:.0f}/{row['row']:.0f} px" for row in rows if row["text"] < TEXT_SHARE * row["row"]
+        f"{row['number']} {row['text']:.0f}/{row['row']:.0f} px"
+        for row in rows
+        if row["text"] < TEXT_SHARE * row["row"]
     ]
     assert not narrow, f"at {width} px the item text has less than {TEXT_SHARE:.0%} of the row: {narrow[:5]}"
 
@@ -163,7 +167,10 @@ def test_lists_on_a_phone_show_each_value_with_its_column_words(page, live_serve
     page.goto(live_server.url + "/qolead/versions/")
     cells = page.locator("table.listing tbody tr").first.locator("td")
     befores = cells.evaluate_all("(cells) => cells.map((c) => getComputedStyle(c, '::before').content)")
-    assert befores == [f'"{words}：" / ""' for words in ("公開日", "最終更新日（概要）", "最終更新日（チェックリスト）", "変更内容", "変更点")]
+    assert befores == [
+        f'"{words}：" / ""'
+        for words in ("公開日", "最終更新日（概要）", "最終更新日（チェックリスト）", "変更内容", "変更点")
+    ]
     first = page.locator("table.listing tbody tr").first
     widths = first.locator("td").evaluate_all("(cells) => cells.map((c) => c.getBoundingClientRect().width)")
     row_width = first.bounding_box()["width"]

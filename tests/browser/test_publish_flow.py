@@ -31,8 +31,12 @@ ANSWER_INDEX = 4  # the fifth checklist item, in the form's order
 CHANGE_NOTE = "システムの稼働時間を更新し、チェック項目を実施予定にしました。"
 COMPLIANCE_LABEL = "施設及び設備情報 › ガイドラインの遵守"
 HOURS_LABEL = "運営に関する情報 › サービス提供時間 › システム"
-COMPLIED = "■最低限のガイドラインを遵守済 □最低限のガイドラインを遵守する予定 □最低限のガイドラインを遵守していない"
-PLANNED = "□最低限のガイドラインを遵守済 ■最低限のガイドラインを遵守する予定 □最低限のガイドラインを遵守していない"
+COMPLIED = (
+    "■最低限のガイドラインを遵守済 □最低限のガイドラインを遵守する予定 □最低限のガイドラインを遵守していない"
+)
+PLANNED = (
+    "□最低限のガイドラインを遵守済 ■最低限のガイドラインを遵守する予定 □最低限のガイドラインを遵守していない"
+)
 
 
 def hours_system_cell(page):
@@ -95,7 +99,9 @@ def test_staff_publishes_a_change_that_the_public_then_sees(
     item, section = answer.item, answer.item.section
     version_1 = Publication.objects.get(organization=example_org, number=1)
 
-    visitor = browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo", viewport={"width": 1280, "height": 900})
+    visitor = browser.new_context(
+        locale="ja-JP", timezone_id="Asia/Tokyo", viewport={"width": 1280, "height": 900}
+    )
     public = visitor.new_page()
     public.goto(f"{base}/qolead/")
     expect_public_version_1(public)
@@ -228,13 +234,27 @@ def test_staff_publishes_a_change_that_the_public_then_sees(
     assert download.suggested_filename.endswith(".pdf")
     assert "第2版" in download.suggested_filename or "v2" in download.suggested_filename
 
-    text = subprocess.run(["pdftotext", "-layout", str(pdf_path), "-"], capture_output=True, check=True, text=True).stdout
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(pdf_path), "-"], capture_output=True, check=True, text=True
+    ).stdout
     assert "第2版" in text
     assert "保守時を除く" in text
     assert "遵守する予定" in text
     png = screenshots_dir / "pdf-page-1.png"
     subprocess.run(
-        ["pdftoppm", "-png", "-r", "100", "-f", "1", "-l", "1", "-singlefile", str(pdf_path), str(png.with_suffix(""))],
+        [
+            "pdftoppm",
+            "-png",
+            "-r",
+            "100",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            "-singlefile",
+            str(pdf_path),
+            str(png.with_suffix("")),
+        ],
         check=True,
     )
     assert png.read_bytes().startswith(b"\x89PNG")

@@ -90,8 +90,9 @@ def test_staff_see_the_draft_state_and_go_from_preview_to_publish(
     expect(qolead.locator("td.field-publication_state")).to_contain_text("公開版との差分があります（")
     page.screenshot(path=screenshots_dir / "admin-organizations-1280.png")
     # The list fits beside the sidebar and the filter: no column hidden off to the side.
-    assert page.evaluate("() => { const r = document.querySelector('.results');"
-                         " return r.scrollWidth <= r.clientWidth; }")
+    assert page.evaluate(
+        "() => { const r = document.querySelector('.results'); return r.scrollWidth <= r.clientWidth; }"
+    )
 
     page.goto(live_server.url + reverse("admin:disclosures_disclosuresheet_preview", args=[sheet.pk]))
     page.screenshot(path=screenshots_dir / "admin-preview-1280.png")

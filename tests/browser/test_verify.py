@@ -62,7 +62,9 @@ def test_verify_page_tells_current_replaced_and_never_published_copies(
     published_on = f"{version_2.published_at:%Y}年"
     choose(page, base, original)
     expect(result).to_contain_text("株式会社QOLead の 第1版")
-    expect(result).to_contain_text(re.compile(r"第2版（" + published_on + r"[^）]+公開）に置き換えられました"))
+    expect(result).to_contain_text(
+        re.compile(r"第2版（" + published_on + r"[^）]+公開）に置き換えられました")
+    )
     expect(result).not_to_contain_text("現在の版です。")
     page.screenshot(path=str(screenshots_dir / "verify-replaced-version.png"), full_page=True)
 

@@ -177,9 +177,7 @@ def write_backup(stream, using=DEFAULT_DB_ALIAS):
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         models = included_models(using)
-        counts = {
-            model._meta.label_lower: model._base_manager.using(using).count() for model in models
-        }
+        counts = {model._meta.label_lower: model._base_manager.using(using).count() for model in models}
         manifest = {
             "created_at": timezone.now().isoformat(),
             "django_version": django.get_version(),
@@ -241,9 +239,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("file", help="書き出すファイル（例: backup-2025-01-31.json.gz）")
-        parser.add_argument(
-            "--force", action="store_true", help="ファイルが既にある場合に上書きします。"
-        )
+        parser.add_argument("--force", action="store_true", help="ファイルが既にある場合に上書きします。")
         parser.add_argument(
             "--database", default=DEFAULT_DB_ALIAS, help="データベースの別名（既定: default）"
         )
@@ -253,9 +249,7 @@ class Command(BaseCommand):
         if path.is_dir():
             raise CommandError(f"{path} はディレクトリです。ファイル名を指定してください。")
         if path.exists() and not force:
-            raise CommandError(
-                f"{path} は既にあります。上書きする場合は --force を指定してください。"
-            )
+            raise CommandError(f"{path} は既にあります。上書きする場合は --force を指定してください。")
         directory = path.absolute().parent
         if not directory.is_dir():
             raise CommandError(f"ディレクトリ {directory} がありません。")

@@ -159,9 +159,7 @@ def file_problems(data):
         if row.get("model") == "disclosures.publication":
             publication_rows[row.get("pk")] = row_digest
     if digest.hexdigest() != integrity["objects_sha256"]:
-        problems.append(
-            "データのいずれかの行が書き出し時と違います（objects_sha256 が一致しません）"
-        )
+        problems.append("データのいずれかの行が書き出し時と違います（objects_sha256 が一致しません）")
     row_reasons = {}
     for pk in sorted(set(publication_rows) - {record["pk"] for record in manifest["publications"]}, key=str):
         problems.append(f"マニフェストにない公開版の行があります（id={pk}）")
@@ -316,11 +314,7 @@ class Command(BaseCommand):
             )
 
     def _make_room(self, models, flush, using):
-        nonempty = [
-            (model, count)
-            for model in models
-            if (count := model._base_manager.using(using).count())
-        ]
+        nonempty = [(model, count) for model in models if (count := model._base_manager.using(using).count())]
         if not nonempty:
             return
         if not flush:
@@ -365,9 +359,7 @@ class Command(BaseCommand):
                         with_deferred_fields.append(deserialized)
                 for deserialized in with_deferred_fields:
                     deserialized.save_deferred_fields(using=using)
-            connection.check_constraints(
-                table_names=[model._meta.db_table for model in loaded_models]
-            )
+            connection.check_constraints(table_names=[model._meta.db_table for model in loaded_models])
         except CommandError:
             raise
         except Exception as error:  # DeserializationError, IntegrityError, DoesNotExist, …

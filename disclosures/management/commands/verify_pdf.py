@@ -50,7 +50,9 @@ class Command(BaseCommand):
             self.stdout.write("  PDFとして読み取れないため、署名を確認できません（壊れたファイルです）。")
             problems.append("PDFとして読み取れません")
         if checks == []:
-            self.stdout.write("  署名がありません（署名機能の導入前に公開された版か、署名が取り除かれたファイルです）。")
+            self.stdout.write(
+                "  署名がありません（署名機能の導入前に公開された版か、署名が取り除かれたファイルです）。"
+            )
             if answer["found"]:
                 self.stdout.write("  公開記録と一致するため、このポータルが公開したファイルそのものです。")
             else:
@@ -61,19 +63,29 @@ class Command(BaseCommand):
             if check.signed_at:
                 self.stdout.write(f"  署名日時: {check.signed_at.isoformat()}")
             if check.ok:
-                self.stdout.write(self.style.SUCCESS("  署名は有効です: 署名後に変更されていません（ファイル全体を対象）。"))
+                self.stdout.write(
+                    self.style.SUCCESS("  署名は有効です: 署名後に変更されていません（ファイル全体を対象）。")
+                )
             elif check.intact and check.valid:
-                self.stdout.write(self.style.WARNING("  署名は有効ですが、署名の後にファイルへ追記があります。"))
+                self.stdout.write(
+                    self.style.WARNING("  署名は有効ですが、署名の後にファイルへ追記があります。")
+                )
                 problems.append("署名の後に追記があります")
             else:
-                self.stdout.write(self.style.ERROR("  署名が壊れています: 署名後にファイルが変更されています。"))
+                self.stdout.write(
+                    self.style.ERROR("  署名が壊れています: 署名後にファイルが変更されています。")
+                )
                 problems.append("署名が壊れています")
             if portal_fingerprint and check.certificate_sha256 == portal_fingerprint:
                 self.stdout.write("  署名者の証明書は、このポータルに設定された証明書と同じです。")
             elif portal_fingerprint:
-                self.stdout.write("  署名者の証明書は、このポータルに現在設定されている証明書とは異なります。")
+                self.stdout.write(
+                    "  署名者の証明書は、このポータルに現在設定されている証明書とは異なります。"
+                )
 
         self.stdout.write("")
         if problems:
             raise CommandError("確認できませんでした: " + "、".join(problems) + "。")
-        self.stdout.write(self.style.SUCCESS("確認しました: このポータルが公開したファイルで、改ざんされていません。"))
+        self.stdout.write(
+            self.style.SUCCESS("確認しました: このポータルが公開したファイルで、改ざんされていません。")
+        )
