@@ -104,13 +104,7 @@ def archive_chunks(organization, numbers, latest):
 
 @require_safe
 def archive_zip(request, slug):
-    latest = (
-        Publication.objects.filter(organization__slug=slug)
-        .select_related("organization")
-        .defer("snapshot", "pdf")
-        .order_by("-number")
-        .first()
-    )
+    latest = Publication.objects.for_slug(slug).defer("snapshot", "pdf").newest_first().first()
     if latest is None:
         raise Http404("公開された版が見つかりません。")
     organization = latest.organization

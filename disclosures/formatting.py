@@ -5,7 +5,7 @@ templates through the `box` filter and Django's `date` filter, which reads the
 same DATE_FORMAT).
 """
 
-from django.utils import dateformat, formats
+from django.utils import dateformat, formats, timezone
 
 TICKED, UNTICKED = "■", "□"
 
@@ -19,3 +19,9 @@ def japanese_date(value):
     """2022年4月1日: Django's DATE_FORMAT for Japanese, whatever language is active
     (a snapshot stores this text, so it must not depend on the request)."""
     return dateformat.format(value, formats.get_format("DATE_FORMAT", lang="ja"))
+
+
+def japanese_date_time(value):
+    """2026年11月28日 14:05, a moment in the portal's time zone (Asia/Tokyo)."""
+    local = timezone.localtime(value)
+    return f"{japanese_date(local)} {dateformat.format(local, 'H:i')}"

@@ -12,10 +12,10 @@ import re
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import formats, timezone
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_safe
 
+from .formatting import japanese_date_time
 from .models import Publication
 
 SHA256_PATTERN = re.compile(r"^[0-9a-fA-F]{64}$")
@@ -27,7 +27,7 @@ NO_CACHE = {"no_cache": True, "max_age": 0}
 
 def published_when(value):
     """2026年11月28日 14:05 (Asia/Tokyo), as the verdicts write it."""
-    return formats.date_format(timezone.localtime(value), "Y年n月j日 H:i")
+    return japanese_date_time(value)
 
 
 def version_record(publication):
