@@ -8,7 +8,6 @@ load_example alike.
 
 import logging
 
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.dispatch import Signal
@@ -38,7 +37,11 @@ def current_version_key(slug):
 
 
 def forget_current_version(slug):
-    cache.delete(current_version_key(slug))
+    # Every stored public response and remembered current version is of the past
+    # (disclosures/public_cache.py); execute() calls it again once committed.
+    from .public_cache import bump_generation
+
+    bump_generation()
 
 
 class PublishError(Exception):
@@ -156,8 +159,8 @@ class PublishAction:
         logger.info(
             "Published %s version %s by %s", organization.slug, publication.number, self.user or "system"
         )
-        # Forgotten now and again at commit, so no request in between can keep
-        # the previous version as the current one.
+        # Forgotten now and again when the version is committed: whatever a request
+        # in between reads is kept under a generation the second bump ends.
         forget_current_version(organization.slug)
         transaction.on_commit(lambda: forget_current_version(organization.slug))
         transaction.on_commit(

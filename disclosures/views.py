@@ -21,6 +21,7 @@ from django.utils.text import compress_string
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_safe
 
+from . import public_cache
 from .diff import diff_snapshots
 from .display import document_context
 from .models import Publication, PublicationAltered
@@ -53,10 +54,11 @@ def publications_of(slug, *, defer=("pdf", "snapshot")):
     )
 
 
-# Which version is current is remembered for a few seconds (well within the
-# max-age=60 the responses promise), so a cached page costs no query at all;
-# publish() forgets it at once.
-CURRENT_VERSION_SECONDS = 5
+# Which version is current is remembered under the cache's generation
+# (public_cache.py), which publish() bumps when it commits: in a shared cache
+# (Redis) every process sees the new version on its next request; in local memory
+# another process within a few seconds (well within the max-age=60 the responses
+# promise). A cached page costs no query at all.
 
 
 def get_publication(slug, number=None):
@@ -64,13 +66,16 @@ def get_publication(slug, number=None):
     publication time of the current version: one query at most."""
     queryset = publications_of(slug)
     if number is None:
-        publication = cache.get(current_version_key(slug))
+        # The generation is read first: a version read before a publish commits is
+        # remembered under the generation that publish ends (public_cache.py).
+        key = f"{current_version_key(slug)}:{public_cache.generation()}"
+        publication = cache.get(key)
         if publication is None:
             publication = queryset.order_by("-number").first()
             if publication is not None:
                 publication.latest_number = publication.number
                 publication.latest_published_at = publication.published_at
-                cache.set(current_version_key(slug), publication, CURRENT_VERSION_SECONDS)
+                cache.set(key, publication, public_cache.memo_seconds())
     else:
         publication = (
             queryset.annotate(

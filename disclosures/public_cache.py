@@ -1,0 +1,152 @@
+"""Public responses at the cost of a static file.
+
+Once a public response (one its view marked ``Cache-Control: public``: the pages,
+JSON and PDFs of published versions) has been built for an anonymous visitor, its
+status, headers and body are kept in the cache as plain bytes and strings, keyed by
+path and representation (gzip or not). The next anonymous GET/HEAD of that path is
+answered from there by PublicResponseCacheMiddleware, placed right after WhiteNoise,
+without running the session, locale, CSRF, auth, OTP, messages, CSP, history or axes
+middleware nor the view; a 304 when the client's ETag or date matches. The response
+carries the very headers the full stack gave (the security headers of
+SecurityMiddleware, which runs before this one, are added again as for any response).
+
+Invalidation: a generation counter in the same cache, bumped by publish() once its
+transaction commits (``bump_generation``). Every stored response records the
+generation read before it was built; one read (``get_many``: one round trip to Redis)
+fetches both, and an entry of an older generation is never served. The view's own
+current-version memo is keyed by the generation too, so with a shared cache (Redis)
+every process sees a new version on its next request.
+
+Never cached here: requests with a query string, with the session cookie (staff), or
+any other method; responses that set a cookie, are not 200, or are not marked public
+(drafts, the admin, /verify/ and every error are never marked public).
+"""
+
+import re
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpResponse, HttpResponseNotModified
+from django.utils.cache import get_conditional_response
+from django.utils.http import parse_http_date_safe
+
+from disclosure_portal.middleware import shared_caches_may_store
+
+GENERATION_KEY = "disclosure:generation"
+# Bump when what is stored changes shape, or the templates change.
+ENTRY_REVISION = "1"
+# Headers a 304 does not carry (as views.conditional() builds one).
+NOT_ON_304 = {"content-type", "content-length", "content-encoding"}
+ACCEPTS_GZIP = re.compile(r"\bgzip\b")  # as django.middleware.gzip reads Accept-Encoding
+# In a shared cache (Redis), entries stay until evicted or replaced: the generation
+# makes old ones unused, everywhere at once. In one process's local memory the
+# generation is that process's own: another process (a gunicorn worker) learns of a
+# publication only when its entries expire, after LOCAL_SECONDS, as before.
+SHARED_SECONDS = 24 * 3600
+LOCAL_SECONDS = 5
+MAX_BODY_BYTES = 5_000_000
+
+
+def generation():
+    """The current generation, created when the cache has none (first start, a
+    flushed or evicted key): then a new, never-used value (the clock in ns), so
+    entries stored under an older counter are never taken for current."""
+    value = cache.get(GENERATION_KEY)
+    if value is None:
+        cache.add(GENERATION_KEY, time.time_ns(), None)
+        value = cache.get(GENERATION_KEY)
+    return value
+
+
+def bump_generation():
+    """Every public response stored so far, and the remembered current
+    versions, are of the past. Called by publish() when its transaction commits."""
+    try:
+        cache.incr(GENERATION_KEY)
+    except ValueError:  # no counter yet (or evicted): a fresh one
+        cache.set(GENERATION_KEY, time.time_ns(), None)
+
+
+def cache_is_shared():
+    """False for local memory (each process its own), the default."""
+    return settings.CACHES["default"]["BACKEND"] != "django.core.cache.backends.locmem.LocMemCache"
+
+
+def memo_seconds():
+    """How long an entry (or the views' current-version memo) may be kept."""
+    return SHARED_SECONDS if cache_is_shared() else LOCAL_SECONDS
+
+
+def accepts_gzip(request):
+    return bool(ACCEPTS_GZIP.search(request.headers.get("Accept-Encoding", "")))
+
+
+def entry_key(path, gzipped):
+    return f"disclosure:response:{ENTRY_REVISION}:{'gzip' if gzipped else 'identity'}:{path}"
+
+
+def eligible(request):
+    return (
+        request.method in ("GET", "HEAD")
+        and not request.META.get("QUERY_STRING")
+        and settings.SESSION_COOKIE_NAME not in request.COOKIES
+        and len(request.path) <= 200
+    )
+
+
+class PublicResponseCacheMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not eligible(request):
+            return self.get_response(request)
+        # An unknown Host is refused as the full stack would (DisallowedHost: 400).
+        request.get_host()
+        gzipped = accepts_gzip(request)
+        key = entry_key(request.path, gzipped)
+        found = cache.get_many([GENERATION_KEY, key])
+        current = found.get(GENERATION_KEY)
+        if current is None:
+            current = generation()
+        entry = found.get(key)
+        if entry is not None and entry[0] == current:
+            return self.answer(request, entry)
+        response = self.get_response(request)
+        self.store(key, current, response)
+        return response
+
+    @staticmethod
+    def answer(request, entry):
+        _, headers, body = entry
+        header_map = dict(headers)
+        etag = header_map.get("ETag")
+        last_modified = parse_http_date_safe(header_map.get("Last-Modified", ""))
+        if etag or last_modified:
+            not_modified = get_conditional_response(request, etag=etag, last_modified=last_modified)
+            if not_modified is not None:
+                response = HttpResponseNotModified()
+                for name, value in headers:
+                    if name.lower() not in NOT_ON_304:
+                        response.headers[name] = value
+                response.headers["Content-Length"] = "0"  # as CommonMiddleware sets it
+                return response
+        response = HttpResponse(body)
+        for name, value in headers:
+            response.headers[name] = value
+        return response
+
+    @staticmethod
+    def store(key, current, response):
+        if (
+            response.status_code != 200
+            or response.streaming
+            or response.cookies
+            or not shared_caches_may_store(response)
+            or "private" in response.get("Cache-Control", "")
+            or len(response.content) > MAX_BODY_BYTES
+        ):
+            return
+        headers = tuple(response.headers.items())
+        cache.set(key, (current, headers, bytes(response.content)), memo_seconds())
