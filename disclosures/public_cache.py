@@ -35,7 +35,7 @@ from disclosure_portal.middleware import shared_caches_may_store
 
 GENERATION_KEY = "disclosure:generation"
 # Bump when what is stored changes shape, or the templates change.
-ENTRY_REVISION = "1"
+ENTRY_REVISION = "2"
 # Headers a 304 does not carry (as views.conditional() builds one).
 NOT_ON_304 = {"content-type", "content-length", "content-encoding"}
 ACCEPTS_GZIP = re.compile(r"\bgzip\b")  # as django.middleware.gzip reads Accept-Encoding
@@ -46,6 +46,7 @@ ACCEPTS_GZIP = re.compile(r"\bgzip\b")  # as django.middleware.gzip reads Accept
 SHARED_SECONDS = 24 * 3600
 LOCAL_SECONDS = 5
 MAX_BODY_BYTES = 5_000_000
+CONDITIONAL_HEADERS = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE")
 
 
 def generation():
@@ -90,6 +91,9 @@ def eligible(request):
     return (
         request.method in ("GET", "HEAD")
         and not request.META.get("QUERY_STRING")
+        # A 412 is the full stack's business (rare): only 200 and 304 are answered here.
+        and "HTTP_IF_MATCH" not in request.META
+        and "HTTP_IF_UNMODIFIED_SINCE" not in request.META
         and settings.SESSION_COOKIE_NAME not in request.COOKIES
         and len(request.path) <= 200
     )
@@ -113,28 +117,35 @@ class PublicResponseCacheMiddleware:
         entry = found.get(key)
         if entry is not None and entry[0] == current:
             return self.answer(request, entry)
+        # Built in full without the client's validators, so that the 200 can be
+        # stored (a stream of conditional requests would otherwise never fill the
+        # cache); the client still gets its 304, from the stored entry.
+        validators = {name: request.META.pop(name) for name in CONDITIONAL_HEADERS if name in request.META}
         response = self.get_response(request)
-        self.store(key, current, response)
+        request.META.update(validators)
+        entry = self.store(key, current, response)
+        if entry is not None and validators:
+            return self.answer(request, entry)
         return response
 
     @staticmethod
     def answer(request, entry):
-        _, headers, body = entry
-        header_map = dict(headers)
-        etag = header_map.get("ETag")
-        last_modified = parse_http_date_safe(header_map.get("Last-Modified", ""))
-        if etag or last_modified:
-            not_modified = get_conditional_response(request, etag=etag, last_modified=last_modified)
-            if not_modified is not None:
+        _, headers, body, etag, last_modified = entry
+        if (etag or last_modified) and (
+            "HTTP_IF_NONE_MATCH" in request.META or "HTTP_IF_MODIFIED_SINCE" in request.META
+        ):
+            if get_conditional_response(request, etag=etag, last_modified=last_modified) is not None:
                 response = HttpResponseNotModified()
-                for name, value in headers:
-                    if name.lower() not in NOT_ON_304:
-                        response.headers[name] = value
+                response.headers._store.update(
+                    (lower, item) for lower, item in headers.items() if lower not in NOT_ON_304
+                )
                 response.headers["Content-Length"] = "0"  # as CommonMiddleware sets it
                 return response
         response = HttpResponse(body)
-        for name, value in headers:
-            response.headers[name] = value
+        # The headers as the full stack set them, already validated then: copied
+        # as they are stored (ResponseHeaders' own mapping, lower-case name ->
+        # (name, value)), not checked again one by one.
+        response.headers._store.update(headers)
         return response
 
     @staticmethod
@@ -147,6 +158,10 @@ class PublicResponseCacheMiddleware:
             or "private" in response.get("Cache-Control", "")
             or len(response.content) > MAX_BODY_BYTES
         ):
-            return
-        headers = tuple(response.headers.items())
-        cache.set(key, (current, headers, bytes(response.content)), memo_seconds())
+            return None
+        headers = dict(response.headers._store)
+        etag = response.headers.get("ETag")
+        last_modified = parse_http_date_safe(response.headers.get("Last-Modified", ""))
+        entry = (current, headers, bytes(response.content), etag, last_modified)
+        cache.set(key, entry, memo_seconds())
+        return entry
