@@ -22,8 +22,11 @@ any other method; responses that set a cookie, are not 200, or are not marked pu
 (drafts, the admin, /verify/ and every error are never marked public).
 """
 
+import hashlib
 import re
+import threading
 import time
+from collections import OrderedDict
 
 from django.conf import settings
 from django.core.cache import cache
@@ -35,7 +38,7 @@ from disclosure_portal.middleware import shared_caches_may_store
 
 GENERATION_KEY = "disclosure:generation"
 # Bump when what is stored changes shape, or the templates change.
-ENTRY_REVISION = "2"
+ENTRY_REVISION = "3"
 # Headers a 304 does not carry (as views.conditional() builds one).
 NOT_ON_304 = {"content-type", "content-length", "content-encoding"}
 ACCEPTS_GZIP = re.compile(r"\bgzip\b")  # as django.middleware.gzip reads Accept-Encoding
@@ -47,6 +50,44 @@ SHARED_SECONDS = 24 * 3600
 LOCAL_SECONDS = 5
 MAX_BODY_BYTES = 5_000_000
 CONDITIONAL_HEADERS = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE")
+# Bodies are stored apart, under their SHA-256, and each process keeps the ones it
+# served in memory (at most BODY_MEMORY_BYTES, least recently used first out): a
+# body never changes under its hash, so this memory is never stale, and a request
+# fetches only the small entry (headers, hash) from the cache, not a 200 KB PDF
+# to unpickle (or to carry from Redis) every time.
+BODY_MEMORY_BYTES = 64 * 1024 * 1024
+
+
+class BodyMemory:
+    def __init__(self, limit):
+        self.limit, self.size = limit, 0
+        self.bodies = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, digest):
+        body = self.bodies.get(digest)
+        if body is None:
+            body = cache.get(body_key(digest))
+            if body is not None:
+                self.put(digest, body)
+        return body
+
+    def put(self, digest, body):
+        with self.lock:
+            if digest in self.bodies:
+                return
+            self.bodies[digest] = body
+            self.size += len(body)
+            while self.size > self.limit and len(self.bodies) > 1:
+                _, dropped = self.bodies.popitem(last=False)
+                self.size -= len(dropped)
+
+
+def body_key(digest):
+    return f"disclosure:body:{digest}"
+
+
+bodies = BodyMemory(BODY_MEMORY_BYTES)
 
 
 def generation():
@@ -116,7 +157,9 @@ class PublicResponseCacheMiddleware:
             current = generation()
         entry = found.get(key)
         if entry is not None and entry[0] == current:
-            return self.answer(request, entry)
+            body = bodies.get(entry[2])
+            if body is not None:
+                return self.answer(request, entry, body)
         # Built in full without the client's validators, so that the 200 can be
         # stored (a stream of conditional requests would otherwise never fill the
         # cache); the client still gets its 304, from the stored entry.
@@ -125,12 +168,12 @@ class PublicResponseCacheMiddleware:
         request.META.update(validators)
         entry = self.store(key, current, response)
         if entry is not None and validators:
-            return self.answer(request, entry)
+            return self.answer(request, entry, response.content)
         return response
 
     @staticmethod
-    def answer(request, entry):
-        _, headers, body, etag, last_modified = entry
+    def answer(request, entry, body):
+        _, headers, _digest, etag, last_modified = entry
         if (etag or last_modified) and (
             "HTTP_IF_NONE_MATCH" in request.META or "HTTP_IF_MODIFIED_SINCE" in request.META
         ):
@@ -162,6 +205,10 @@ class PublicResponseCacheMiddleware:
         headers = dict(response.headers._store)
         etag = response.headers.get("ETag")
         last_modified = parse_http_date_safe(response.headers.get("Last-Modified", ""))
-        entry = (current, headers, bytes(response.content), etag, last_modified)
+        body = bytes(response.content)
+        digest = hashlib.sha256(body).hexdigest()
+        entry = (current, headers, digest, etag, last_modified)
+        cache.set(body_key(digest), body, memo_seconds())
+        bodies.put(digest, body)
         cache.set(key, entry, memo_seconds())
         return entry
