@@ -38,7 +38,7 @@ from disclosure_portal.middleware import shared_caches_may_store
 
 GENERATION_KEY = "disclosure:generation"
 # Bump when what is stored changes shape, or the templates change.
-ENTRY_REVISION = "3"
+ENTRY_REVISION = "4"
 # Headers a 304 does not carry (as views.conditional() builds one).
 NOT_ON_304 = {"content-type", "content-length", "content-encoding"}
 ACCEPTS_GZIP = re.compile(r"\bgzip\b")  # as django.middleware.gzip reads Accept-Encoding
@@ -89,6 +89,13 @@ def body_key(digest):
 
 bodies = BodyMemory(BODY_MEMORY_BYTES)
 
+# With a shared cache, each process also keeps the entries it served (headers and
+# body hash, by path and representation) with their generation: a request then asks
+# the shared cache for one small integer only, the generation, and is answered from
+# this memory while the generation is the same. At most LOCAL_ENTRIES are kept.
+LOCAL_ENTRIES = 1000
+local_entries = {}
+
 
 def generation():
     """The current generation, created when the cache has none (first start, a
@@ -113,6 +120,12 @@ def bump_generation():
 def cache_is_shared():
     """False for local memory (each process its own), the default."""
     return settings.CACHES["default"]["BACKEND"] != "django.core.cache.backends.locmem.LocMemCache"
+
+
+def remember(key, entry):
+    if len(local_entries) >= LOCAL_ENTRIES:
+        local_entries.clear()
+    local_entries[key] = entry
 
 
 def memo_seconds():
@@ -151,11 +164,19 @@ class PublicResponseCacheMiddleware:
         request.get_host()
         gzipped = accepts_gzip(request)
         key = entry_key(request.path, gzipped)
-        found = cache.get_many([GENERATION_KEY, key])
-        current = found.get(GENERATION_KEY)
+        shared = cache_is_shared()
+        if shared:
+            current = cache.get(GENERATION_KEY)
+            entry = local_entries.get(key)
+            if entry is None or entry[0] != current:
+                entry = cache.get(key)
+                if entry is not None and entry[0] == current:
+                    remember(key, entry)
+        else:  # the cache is this process's memory: one look-up for both
+            found = cache.get_many([GENERATION_KEY, key])
+            current, entry = found.get(GENERATION_KEY), found.get(key)
         if current is None:
             current = generation()
-        entry = found.get(key)
         if entry is not None and entry[0] == current:
             body = bodies.get(entry[2])
             if body is not None:
@@ -211,4 +232,6 @@ class PublicResponseCacheMiddleware:
         cache.set(body_key(digest), body, memo_seconds())
         bodies.put(digest, body)
         cache.set(key, entry, memo_seconds())
+        if cache_is_shared():
+            remember(key, entry)
         return entry

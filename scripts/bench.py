@@ -12,14 +12,20 @@ One run, from a fresh SQLite database under var/bench/:
    the SQL queries of each public page through django.test.Client, with a cleared cache and
    again warm.
 3. The portal under gunicorn on 127.0.0.1 (a free port), driven by ``wrk`` for a bounded
-   time per URL: ``/qolead/``, ``/qolead/pdf/``, ``/qolead/current.json`` and a static file
-   served by the same server (the ceiling). Before the load, the bytes a first visit to
-   ``/qolead/`` transfers (the page and all it loads, compressed as a browser accepts).
-   gunicorn is always stopped, also on errors and Ctrl-C.
+   time per URL, the URLs interleaved over 3 rounds: ``/qolead/`` (also with If-None-Match:
+   a 304), ``/qolead/pdf/``, ``/qolead/current.json``, ``/qolead/versions/1/`` and two static
+   files served by the same server (the ceilings): ``css/portal.css`` and a file of the
+   published PDF's size. Before the load, the bytes a first visit to ``/qolead/`` transfers.
+   gunicorn is always stopped, also on errors and Ctrl-C. ``--cache redis`` runs the portal
+   with CACHE_URL on a flushed Redis database (15).
 
-It prints requests/s and p50/p99 latency per URL with its ratio to the static file, the PDF
-figures and the queries per page, each with its target. Missed targets are printed as
-MISSED; the exit status is non-zero only when the benchmark itself could not run.
+It prints, per URL, the median round and the spread (min–max) of requests/s and of the
+server's CPU per request, and the CPU ratio to its ceiling against the target (≥ 0.8); the
+PDF figures and the queries per page. Missed targets are printed as MISSED. The load
+average before and during the run is printed; a run on a busy machine (1-minute load above
+half the cores, or more than half of them busy over 3 s before the start, or other programs
+using more than a quarter of them during the load) is flagged BUSY and exits with status 3;
+status 1 when the benchmark itself could not run.
 
 Loopback only: the only network target is the gunicorn started here on 127.0.0.1.
 """
