@@ -95,6 +95,7 @@ bodies = BodyMemory(BODY_MEMORY_BYTES)
 # this memory while the generation is the same. At most LOCAL_ENTRIES are kept.
 LOCAL_ENTRIES = 1000
 local_entries = {}
+stored_keys = set()  # (path, representation) this process has stored
 
 
 def generation():
@@ -217,10 +218,14 @@ class PublicResponseCacheMiddleware:
             body = bodies.get(entry[2])
             if body is not None:
                 return self.answer(request, entry, body)
-        # Built in full without the client's validators, so that the 200 can be
-        # stored (a stream of conditional requests would otherwise never fill the
-        # cache); the client still gets its 304, from the stored entry.
-        validators = {name: request.META.pop(name) for name in CONDITIONAL_HEADERS if name in request.META}
+        # A path this process stored before is built in full without the client's
+        # validators, so that the 200 can be stored again (a stream of conditional
+        # requests would otherwise never refill the cache); the client still gets its
+        # 304, from the stored entry. Any other path keeps them: a response that is
+        # not stored (the streamed archive) answers them itself.
+        validators = {}
+        if key in stored_keys:
+            validators = {name: request.META.pop(name) for name in CONDITIONAL_HEADERS if name in request.META}
         response = self.get_response(request)
         request.META.update(validators)
         entry = self.store(key, current, response)
@@ -258,6 +263,7 @@ class PublicResponseCacheMiddleware:
             or "private" in response.get("Cache-Control", "")
             or len(response.content) > MAX_BODY_BYTES
         ):
+            stored_keys.discard(key)
             return None
         headers = dict(response.headers._store)
         etag = response.headers.get("ETag")
@@ -268,6 +274,9 @@ class PublicResponseCacheMiddleware:
         cache.set(body_key(digest), body, memo_seconds())
         bodies.put(digest, body)
         cache.set(key, entry, memo_seconds())
+        if len(stored_keys) >= LOCAL_ENTRIES:
+            stored_keys.clear()
+        stored_keys.add(key)
         if cache_is_shared():
             remember(key, entry)
         return entry

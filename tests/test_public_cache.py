@@ -250,6 +250,11 @@ def test_a_stream_of_conditional_requests_fills_the_cache(client, example_org, v
     assert client.get("/qolead/current.json").status_code == 200
 
 
+def test_responses_not_stored_answer_the_clients_validators_themselves(client, example_org):
+    etag = client.get("/qolead/archive.zip")["ETag"]  # streamed: never stored here
+    assert client.get("/qolead/archive.zip", HTTP_IF_NONE_MATCH=etag).status_code == 304
+
+
 def test_if_match_is_left_to_the_full_stack(client, example_org):
     client.get("/qolead/")
     assert client.get("/qolead/", HTTP_IF_MATCH='"not-this-one"').status_code == 412
