@@ -49,6 +49,7 @@ ACCEPTS_GZIP = re.compile(r"\bgzip\b")  # as django.middleware.gzip reads Accept
 SHARED_SECONDS = 24 * 3600
 LOCAL_SECONDS = 5
 MAX_BODY_BYTES = 5_000_000
+SAFE_PATH = re.compile(r"/[-A-Za-z0-9_./]{0,200}")
 CONDITIONAL_HEADERS = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE")
 # Bodies are stored apart, under their SHA-256, and each process keeps the ones it
 # served in memory (at most BODY_MEMORY_BYTES, least recently used first out): a
@@ -186,7 +187,9 @@ def eligible(request):
         and "HTTP_IF_MATCH" not in request.META
         and "HTTP_IF_UNMODIFIED_SINCE" not in request.META
         and settings.SESSION_COOKIE_NAME not in request.COOKIES
-        and len(request.path) <= 200
+        # Paths as the public URLs spell them (a cache key memcached and Redis
+        # accept as it is); anything else is the full stack's (404s and all).
+        and SAFE_PATH.fullmatch(request.path) is not None
     )
 
 
