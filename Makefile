@@ -41,7 +41,7 @@ clean:
 # both always run; the status is the first one's failure (3: the machine was busy).
 bench: install
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
-	redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || $(REDIS_START)
+	redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || ( $(REDIS_START) )
 	status=0; \
 	$(PY) scripts/bench.py --cache locmem $(BENCH_ARGS) || status=$$?; \
 	$(PY) scripts/bench.py --cache redis --pdf-runs 2 $(BENCH_ARGS) || { s=$$?; [ $$status -ne 0 ] || status=$$s; }; \
