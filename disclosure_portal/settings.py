@@ -65,6 +65,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Anonymous GET/HEAD of a public page, JSON or PDF already built: answered from
+    # the cache with the full stack's headers, nothing below runs (disclosures/public_cache.py).
+    "disclosures.public_cache.PublicResponseCacheMiddleware",
     "disclosure_portal.middleware.NoCookiesOutsideTheAdminMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -108,6 +111,11 @@ DATABASES["default"].setdefault("TEST", {})
 # third of a public page's time.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+# The cache: local memory of each process by default; CACHE_URL=redis://host:6379/1
+# shares it between processes and hosts (a publication is then seen by all of them
+# on their next request). django-environ's cache URLs: locmemcache://, redis://, …
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

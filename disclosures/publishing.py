@@ -140,8 +140,8 @@ class PublishAction:
         logger.info(
             "Published %s version %s by %s", organization.slug, publication.number, self.user or "system"
         )
-        # Forgotten now and again at commit, so no request in between can keep
-        # the previous version as the current one.
+        # Forgotten now and again when the version is committed: whatever a request
+        # in between reads is kept under a generation the second bump ends.
         forget_current_version(organization.slug)
         transaction.on_commit(lambda: forget_current_version(organization.slug))
         transaction.on_commit(lambda: published.send(sender=Publication, publication=publication))

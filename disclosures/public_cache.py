@@ -1,0 +1,287 @@
+"""Public responses at the cost of a static file.
+
+Once a public response (one its view marked ``Cache-Control: public``: the pages,
+JSON and PDFs of published versions) has been built for an anonymous visitor, its
+status, headers and body are kept in the cache as plain bytes and strings, keyed by
+path and representation (gzip or not). The next anonymous GET/HEAD of that path is
+answered from there by PublicResponseCacheMiddleware, placed right after WhiteNoise,
+without running the session, locale, CSRF, auth, OTP, messages, CSP, history or axes
+middleware nor the view; a 304 when the client's ETag or date matches. The response
+carries the very headers the full stack gave (the security headers of
+SecurityMiddleware, which runs before this one, are added again as for any response).
+
+Invalidation: a generation counter in the same cache, bumped by publish() once its
+transaction commits (``bump_generation``). Every stored response records the
+generation read before it was built; one read (``get_many``: one round trip to Redis)
+fetches both, and an entry of an older generation is never served. The view's own
+current-version memo is keyed by the generation too, so with a shared cache (Redis)
+every process sees a new version on its next request.
+
+Never cached here: requests with a query string, with the session cookie (staff), or
+any other method; responses that set a cookie, are not 200, or are not marked public
+(drafts, the admin, /verify/ and every error are never marked public).
+"""
+
+import hashlib
+import re
+import threading
+import time
+from collections import OrderedDict
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpResponse, HttpResponseNotModified
+from django.utils.cache import get_conditional_response
+from django.utils.http import parse_http_date_safe
+
+from disclosure_portal.middleware import shared_caches_may_store
+
+GENERATION_KEY = "disclosure:generation"
+# Bump when what is stored changes shape, or the templates change.
+ENTRY_REVISION = "4"
+# Headers a 304 does not carry (as views.conditional() builds one).
+NOT_ON_304 = {"content-type", "content-length", "content-encoding"}
+ACCEPTS_GZIP = re.compile(r"\bgzip\b")  # as django.middleware.gzip reads Accept-Encoding
+# In a shared cache (Redis), entries stay until evicted or replaced: the generation
+# makes old ones unused, everywhere at once. In one process's local memory the
+# generation is that process's own: another process (a gunicorn worker) learns of a
+# publication only when its entries expire, after LOCAL_SECONDS, as before.
+SHARED_SECONDS = 24 * 3600
+LOCAL_SECONDS = 5
+MAX_BODY_BYTES = 5_000_000
+SAFE_PATH = re.compile(r"/[-A-Za-z0-9_./]{0,200}")
+CONDITIONAL_HEADERS = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE")
+# Bodies are stored apart, under their SHA-256, and each process keeps the ones it
+# served in memory (at most BODY_MEMORY_BYTES, least recently used first out): a
+# body never changes under its hash, so this memory is never stale, and a request
+# fetches only the small entry (headers, hash) from the cache, not a 200 KB PDF
+# to unpickle (or to carry from Redis) every time.
+BODY_MEMORY_BYTES = 64 * 1024 * 1024
+
+
+class BodyMemory:
+    def __init__(self, limit):
+        self.limit, self.size = limit, 0
+        self.bodies = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, digest):
+        body = self.bodies.get(digest)
+        if body is None:
+            body = cache.get(body_key(digest))
+            if body is not None:
+                self.put(digest, body)
+        return body
+
+    def put(self, digest, body):
+        with self.lock:
+            if digest in self.bodies:
+                return
+            self.bodies[digest] = body
+            self.size += len(body)
+            while self.size > self.limit and len(self.bodies) > 1:
+                _, dropped = self.bodies.popitem(last=False)
+                self.size -= len(dropped)
+
+
+def body_key(digest):
+    return f"disclosure:body:{digest}"
+
+
+bodies = BodyMemory(BODY_MEMORY_BYTES)
+
+# With a shared cache, each process also keeps the entries it served (headers and
+# body hash, by path and representation) with their generation: a request then asks
+# the shared cache for one small integer only, the generation, and is answered from
+# this memory while the generation is the same. At most LOCAL_ENTRIES are kept.
+LOCAL_ENTRIES = 1000
+local_entries = {}
+stored_keys = set()  # (path, representation) this process has stored
+
+
+def generation():
+    """The current generation, created when the cache has none (first start, a
+    flushed or evicted key): then a new, never-used value (the clock in ns), so
+    entries stored under an older counter are never taken for current."""
+    value = cache.get(GENERATION_KEY)
+    if value is None:
+        cache.add(GENERATION_KEY, time.time_ns(), None)
+        value = cache.get(GENERATION_KEY)
+    return value
+
+
+def bump_generation():
+    """Every public response stored so far, and the remembered current
+    versions, are of the past. Called by publish() when its transaction commits."""
+    try:
+        cache.incr(GENERATION_KEY)
+    except ValueError:  # no counter yet (or evicted): a fresh one
+        cache.set(GENERATION_KEY, time.time_ns(), None)
+
+
+def cache_is_shared():
+    """False for local memory (each process its own), the default."""
+    return settings.CACHES["default"]["BACKEND"] != "django.core.cache.backends.locmem.LocMemCache"
+
+
+_generation_readers = {}
+
+
+def shared_generation():
+    """The generation from the shared cache, read as cheaply as it can be: with
+    Django's RedisCache, one GET on a redis client kept for the process (Django's
+    cache.get costs four times the CPU of the GET itself: key checks, a client
+    object per call); other backends, cache.get."""
+    reader = _generation_readers.get(threading.get_ident())
+    if reader is None:
+        reader = _generation_readers[threading.get_ident()] = _generation_reader()
+    return reader()
+
+
+def _generation_reader():
+    from django.core.cache.backends.redis import RedisCache
+
+    backend = caches_default()
+    if isinstance(backend, RedisCache):
+        client = backend._cache.get_client(None, write=False)
+        raw_key = backend.make_and_validate_key(GENERATION_KEY)
+
+        def read():
+            value = client.get(raw_key)
+            return None if value is None else int(value)  # RedisSerializer keeps ints as text
+
+        return read
+    return lambda: cache.get(GENERATION_KEY)
+
+
+def caches_default():
+    from django.core.cache import caches
+
+    return caches["default"]
+
+
+def remember(key, entry):
+    if len(local_entries) >= LOCAL_ENTRIES:
+        local_entries.clear()
+    local_entries[key] = entry
+
+
+def memo_seconds():
+    """How long an entry (or the views' current-version memo) may be kept."""
+    return SHARED_SECONDS if cache_is_shared() else LOCAL_SECONDS
+
+
+def accepts_gzip(request):
+    return bool(ACCEPTS_GZIP.search(request.headers.get("Accept-Encoding", "")))
+
+
+def entry_key(path, gzipped):
+    return f"disclosure:response:{ENTRY_REVISION}:{'gzip' if gzipped else 'identity'}:{path}"
+
+
+def eligible(request):
+    return (
+        request.method in ("GET", "HEAD")
+        and not request.META.get("QUERY_STRING")
+        # A 412 is the full stack's business (rare): only 200 and 304 are answered here.
+        and "HTTP_IF_MATCH" not in request.META
+        and "HTTP_IF_UNMODIFIED_SINCE" not in request.META
+        and settings.SESSION_COOKIE_NAME not in request.COOKIES
+        # Paths as the public URLs spell them (a cache key memcached and Redis
+        # accept as it is); anything else is the full stack's (404s and all).
+        and SAFE_PATH.fullmatch(request.path) is not None
+    )
+
+
+class PublicResponseCacheMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not eligible(request):
+            return self.get_response(request)
+        # An unknown Host is refused as the full stack would (DisallowedHost: 400).
+        request.get_host()
+        gzipped = accepts_gzip(request)
+        key = entry_key(request.path, gzipped)
+        shared = cache_is_shared()
+        if shared:
+            current = shared_generation()
+            entry = local_entries.get(key)
+            if entry is None or entry[0] != current:
+                entry = cache.get(key)
+                if entry is not None and entry[0] == current:
+                    remember(key, entry)
+        else:  # the cache is this process's memory: one look-up for both
+            found = cache.get_many([GENERATION_KEY, key])
+            current, entry = found.get(GENERATION_KEY), found.get(key)
+        if current is None:
+            current = generation()
+        if entry is not None and entry[0] == current:
+            body = bodies.get(entry[2])
+            if body is not None:
+                return self.answer(request, entry, body)
+        # A path this process stored before is built in full without the client's
+        # validators, so that the 200 can be stored again (a stream of conditional
+        # requests would otherwise never refill the cache); the client still gets its
+        # 304, from the stored entry. Any other path keeps them: a response that is
+        # not stored (the streamed archive) answers them itself.
+        validators = {}
+        if key in stored_keys:
+            validators = {
+                name: request.META.pop(name) for name in CONDITIONAL_HEADERS if name in request.META
+            }
+        response = self.get_response(request)
+        request.META.update(validators)
+        entry = self.store(key, current, response)
+        if entry is not None and validators:
+            return self.answer(request, entry, response.content)
+        return response
+
+    @staticmethod
+    def answer(request, entry, body):
+        _, headers, _digest, etag, last_modified = entry
+        if (etag or last_modified) and (
+            "HTTP_IF_NONE_MATCH" in request.META or "HTTP_IF_MODIFIED_SINCE" in request.META
+        ):
+            if get_conditional_response(request, etag=etag, last_modified=last_modified) is not None:
+                response = HttpResponseNotModified()
+                response.headers._store.update(
+                    (lower, item) for lower, item in headers.items() if lower not in NOT_ON_304
+                )
+                response.headers["Content-Length"] = "0"  # as CommonMiddleware sets it
+                return response
+        response = HttpResponse(body)
+        # The headers as the full stack set them, already validated then: copied
+        # as they are stored (ResponseHeaders' own mapping, lower-case name ->
+        # (name, value)), not checked again one by one.
+        response.headers._store.update(headers)
+        return response
+
+    @staticmethod
+    def store(key, current, response):
+        if (
+            response.status_code != 200
+            or response.streaming
+            or response.cookies
+            or not shared_caches_may_store(response)
+            or "private" in response.get("Cache-Control", "")
+            or len(response.content) > MAX_BODY_BYTES
+        ):
+            stored_keys.discard(key)
+            return None
+        headers = dict(response.headers._store)
+        etag = response.headers.get("ETag")
+        last_modified = parse_http_date_safe(response.headers.get("Last-Modified", ""))
+        body = bytes(response.content)
+        digest = hashlib.sha256(body).hexdigest()
+        entry = (current, headers, digest, etag, last_modified)
+        cache.set(body_key(digest), body, memo_seconds())
+        bodies.put(digest, body)
+        cache.set(key, entry, memo_seconds())
+        if len(stored_keys) >= LOCAL_ENTRIES:
+            stored_keys.clear()
+        stored_keys.add(key)
+        if cache_is_shared():
+            remember(key, entry)
+        return entry

@@ -1,0 +1,264 @@
+"""Public reads answered from the cache (disclosures/public_cache.py): the same
+headers and body as the full stack, never a draft, never stale after a publish."""
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from django.core.cache import cache
+from django.test import override_settings
+
+from .test_publishing import publish_change
+
+ROOT = Path(__file__).resolve().parent.parent
+PUBLIC_URLS = [
+    "/qolead/",
+    "/qolead/pdf/",
+    "/qolead/current.json",
+    "/qolead/versions/1/",
+    "/qolead/versions/1/pdf/",
+]
+
+
+@pytest.fixture
+def production_headers(settings):
+    """The security headers production sends, HSTS included (the client asks over https)."""
+    settings.SECURE_HSTS_SECONDS = 31536000
+    settings.SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    settings.SECURE_HSTS_PRELOAD = True
+
+
+@pytest.fixture
+def view_must_not_run(monkeypatch):
+    def arm():
+        def refuse(*args, **kwargs):
+            raise AssertionError("the view ran: the response was not served from the public cache")
+
+        monkeypatch.setattr("disclosures.views.get_publication", refuse)
+
+    return arm
+
+
+@pytest.mark.parametrize("url", PUBLIC_URLS)
+@pytest.mark.parametrize("encoding", ["gzip, deflate, br", ""])
+def test_cached_public_response_has_the_full_stacks_headers_and_body(
+    client, example_org, production_headers, view_must_not_run, url, encoding
+):
+    first = client.get(url, secure=True, HTTP_ACCEPT_ENCODING=encoding)
+    assert first.status_code == 200
+    view_must_not_run()
+    again = client.get(url, secure=True, HTTP_ACCEPT_ENCODING=encoding)
+    assert again.status_code == 200
+    assert dict(again.headers) == dict(first.headers)
+    assert again.content == first.content
+    for header in (
+        "Content-Security-Policy",
+        "X-Frame-Options",
+        "Referrer-Policy",
+        "Cross-Origin-Opener-Policy",
+        "Strict-Transport-Security",
+        "X-Content-Type-Options",
+        "ETag",
+        "Cache-Control",
+    ):
+        assert header in again.headers, header
+    assert not again.cookies
+
+
+@pytest.mark.parametrize("url", PUBLIC_URLS)
+def test_cached_304_has_the_headers_of_the_full_stacks_304(
+    client, example_org, production_headers, view_must_not_run, settings, url
+):
+    etag = client.get(url, secure=True, HTTP_ACCEPT_ENCODING="gzip")["ETag"]
+    # The full stack's own 304, without the public cache's middleware.
+    with override_settings(MIDDLEWARE=[name for name in settings.MIDDLEWARE if "public_cache" not in name]):
+        slow = client.get(url, secure=True, HTTP_ACCEPT_ENCODING="gzip", HTTP_IF_NONE_MATCH=etag)
+    view_must_not_run()
+    fast = client.get(url, secure=True, HTTP_ACCEPT_ENCODING="gzip", HTTP_IF_NONE_MATCH=etag)
+    assert slow.status_code == fast.status_code == 304
+    assert dict(fast.headers) == dict(slow.headers)
+    assert fast.content == b""
+
+
+def test_new_version_is_served_on_the_next_request_after_publish(client, sheet):
+    assert client.get("/qolead/current.json").json()["publication"]["version"] == 1
+    assert client.get("/qolead/current.json").json()["publication"]["version"] == 1  # from the cache
+    publish_change(sheet, hours_system="24時間")
+    assert client.get("/qolead/current.json").json()["publication"]["version"] == 2
+    assert "24時間" in client.get("/qolead/").content.decode()
+
+
+def test_staff_with_a_session_never_get_the_public_cache(staff_client, example_org, view_must_not_run):
+    staff_client.get("/qolead/")
+    view_must_not_run()
+    with pytest.raises(AssertionError, match="the view ran"):
+        staff_client.get("/qolead/")
+
+
+def test_query_strings_are_neither_stored_nor_served(client, example_org, view_must_not_run):
+    client.get("/qolead/?x=1")
+    client.get("/qolead/?x=1")
+    view_must_not_run()
+    with pytest.raises(AssertionError, match="the view ran"):
+        client.get("/qolead/?x=1")
+
+
+def test_responses_not_marked_public_are_never_stored(client, example_org, view_must_not_run):
+    assert client.get("/qolead/versions/9/").status_code == 404
+    view_must_not_run()
+    with pytest.raises(AssertionError, match="the view ran"):
+        client.get("/qolead/versions/9/")
+
+
+def test_unknown_host_is_refused_from_the_cache_too(client, example_org):
+    assert client.get("/qolead/").status_code == 200
+    assert client.get("/qolead/", HTTP_HOST="evil.example").status_code == 400
+
+
+# --- Two server processes sharing Redis ------------------------------------------------
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+
+
+def redis_available():
+    try:
+        import redis
+
+        return redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except Exception:
+        return False
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def get_json(url, attempts=1):
+    for attempt in range(attempts):
+        try:
+            with urllib.request.urlopen(url, timeout=10) as response:
+                import json
+
+                return json.loads(response.read())
+        except OSError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.5)
+
+
+def test_two_processes_sharing_redis_agree_on_the_current_version_at_once(tmp_path):
+    if not redis_available():
+        if os.environ.get("REQUIRE_REDIS"):
+            pytest.fail(f"no Redis at {REDIS_URL}")
+        pytest.skip(f"no Redis at {REDIS_URL} (.ci/run starts one)")
+    import redis
+
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    env = dict(os.environ)
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    env.update(
+        DJANGO_DEBUG="true",
+        DJANGO_STATIC_MANIFEST="false",
+        DJANGO_SECRET_KEY="two-processes",
+        DJANGO_ALLOWED_HOSTS="127.0.0.1",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        CACHE_URL=REDIS_URL,
+        DJANGO_PDF_SIGNING_P12=str(tmp_path / "signing.p12"),
+        DJANGO_PDF_SIGNING_PASSWORD="two-processes",
+    )
+    manage = [sys.executable, "manage.py"]
+
+    def run(*args):
+        subprocess.run(manage + list(args), cwd=ROOT, env=env, check=True, capture_output=True, timeout=300)
+
+    run("migrate", "--verbosity", "0")
+    run("create_signing_certificate")
+    run("load_example")
+    ports = [free_port(), free_port()]
+    servers = [
+        subprocess.Popen(
+            manage + ["runserver", "--noreload", "--nothreading", f"127.0.0.1:{port}"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for port in ports
+    ]
+    try:
+        urls = [f"http://127.0.0.1:{port}/qolead/current.json" for port in ports]
+        for url in urls:  # both remember version 1 (and the cache holds its responses)
+            assert get_json(url, attempts=60)["publication"]["version"] == 1
+            assert get_json(url)["publication"]["version"] == 1
+        # Publish through a third process against the same database and cache, while
+        # both servers keep answering (each keeps what it read fresh); the publisher
+        # says when the version is committed, and waits until the test has asked.
+        publisher = subprocess.Popen(
+            manage
+            + [
+                "shell",
+                "-c",
+                "import sys; from disclosures.models import Organization; "
+                "from disclosures.publishing import publish; "
+                "sheet = Organization.objects.get(slug='qolead').sheet; sheet.hours_system = '24時間'; "
+                "sheet.save(); publish(sheet, change_note='受付時間を変更しました。'); "
+                "print('published', flush=True); sys.stdin.readline()",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        committed = threading.Event()
+
+        def listen():
+            for line in publisher.stdout:
+                if line.strip() == "published":
+                    committed.set()
+
+        threading.Thread(target=listen, daemon=True).start()
+        try:
+            while not committed.is_set():
+                assert publisher.poll() is None, publisher.stderr.read()
+                for url in urls:  # 2 only once the version is committed
+                    assert get_json(url)["publication"]["version"] in (1, 2)
+                committed.wait(0.02)
+            # The next request of each process: the new version, at once.
+            assert [get_json(url)["publication"]["version"] for url in urls] == [2, 2]
+        finally:
+            publisher.communicate("\n", timeout=60)
+    finally:
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            server.wait(timeout=10)
+        redis.Redis.from_url(REDIS_URL).flushdb()
+
+
+def test_a_stream_of_conditional_requests_fills_the_cache(client, example_org, view_must_not_run):
+    etag = client.get("/qolead/current.json")["ETag"]
+    cache.clear()  # as when a local entry expires: only conditional requests come
+    assert client.get("/qolead/current.json", HTTP_IF_NONE_MATCH=etag).status_code == 304
+    view_must_not_run()
+    assert client.get("/qolead/current.json", HTTP_IF_NONE_MATCH=etag).status_code == 304
+    assert client.get("/qolead/current.json").status_code == 200
+
+
+def test_responses_not_stored_answer_the_clients_validators_themselves(client, example_org):
+    etag = client.get("/qolead/archive.zip")["ETag"]  # streamed: never stored here
+    assert client.get("/qolead/archive.zip", HTTP_IF_NONE_MATCH=etag).status_code == 304
+
+
+def test_if_match_is_left_to_the_full_stack(client, example_org):
+    client.get("/qolead/")
+    assert client.get("/qolead/", HTTP_IF_MATCH='"not-this-one"').status_code == 412
