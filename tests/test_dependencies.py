@@ -120,6 +120,13 @@ USED_WITHOUT_AN_IMPORT = {
         "django-axes finds the client's address with it (the AXES_IPWARE_* settings)",
         lambda: "AXES_IPWARE_META_PRECEDENCE_ORDER" in _read("disclosure_portal/settings.py"),
     ),
+    "redis": (
+        "Django's RedisCache (CACHE_URL=redis://…, CI's Redis run) imports redis",
+        lambda: (
+            "CACHE_URL=redis://" in _read(".ci/run")
+            and "env.cache_url" in _read("disclosure_portal/settings.py")
+        ),
+    ),
     "qrcode": (
         "django-otp's TOTP admin draws the QR code to scan with it (django_otp.qr)",
         lambda: "disclosure_portal.apps.TOTPConfig" in settings.INSTALLED_APPS,
