@@ -123,7 +123,7 @@ USED_WITHOUT_AN_IMPORT = {
     "redis": (
         "Django's RedisCache (CACHE_URL=redis://…, CI's Redis run) imports redis",
         lambda: (
-            "CACHE_URL=redis://" in _read(".ci/run")
+            'CACHE_URL="redis://' in _read(".ci/run")
             and "env.cache_url" in _read("disclosure_portal/settings.py")
         ),
     ),
