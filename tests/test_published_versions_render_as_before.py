@@ -70,7 +70,13 @@ def pdf_document(html):
 def test_published_pages_render_byte_for_byte_as_before(client, published_example, name):
     response = client.get(PAGES[name])
     assert response.status_code == 200
-    assert response.content.decode() == reference(name, response.content.decode())
+    text = response.content.decode()
+    if name.endswith(".json"):
+        # Objects are unordered in JSON, and PostgreSQL's jsonb keeps its own key order:
+        # the same data, every value and list order included.
+        assert json.loads(text) == json.loads(reference(name, text))
+    else:
+        assert text == reference(name, text)
 
 
 def test_the_example_snapshot_is_built_as_before(published_example):

@@ -14,7 +14,7 @@ import pytest
 from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
-from django.db import models
+from django.db import DataError, connection, models, transaction
 from django.urls import reverse
 from pypdf import PdfReader
 
@@ -176,7 +176,14 @@ def test_one_character_over_the_maximum_is_refused_by_publish_naming_the_field(s
     # One more character of the same kind (a digit for the code, a letter elsewhere).
     longer = value + ("9" if field == "agency_code" else "-" if field == "phone" else "a")
     setattr(sheet, field, longer)
-    sheet.save()  # a draft may hold it (imported, typed before the limit): publish refuses it
+    try:
+        with transaction.atomic():
+            sheet.save()  # a draft may hold it (imported, typed before the limit): publish refuses it
+    except DataError:
+        # PostgreSQL's varchar(n) refuses it already: such a draft cannot exist there.
+        assert connection.vendor == "postgresql"
+        assert sheet.organization.publications.count() == 1
+        return
 
     with pytest.raises(PublishError) as refused:
         publish(sheet, change_note="上限を超える値")
