@@ -18,6 +18,7 @@ from django.utils.http import http_date
 from django.views.decorators.http import require_safe
 
 from .models import Publication
+from .pdf import pdf_sha256
 from .views import pdf_filenames, snapshot_document
 
 # Bumped when the archive's layout changes, so clients fetch it again.
@@ -82,7 +83,7 @@ def archive_chunks(organization, numbers, latest):
                     "checklist_updated_on": publication.checklist_updated_on.isoformat(),
                     "change_note": publication.change_note,
                     "snapshot_sha256": publication.snapshot_sha256,
-                    "pdf": {"path": pdf_name, "sha256": hashlib.sha256(pdf).hexdigest()},
+                    "pdf": {"path": pdf_name, "sha256": pdf_sha256(pdf)},
                     "json": {"path": json_name, "sha256": hashlib.sha256(document).hexdigest()},
                 }
             )

@@ -11,11 +11,10 @@ import datetime
 from dataclasses import dataclass
 
 from django.db.models import OuterRef, Prefetch, Subquery
-from django.utils import formats, timezone
 
 from checklist.models import Answer
 
-from .formatting import japanese_date
+from .formatting import japanese_date_time
 from .models import DisclosureSheet, current_version_value
 from .snapshot import build_snapshot, document_digests
 
@@ -37,9 +36,7 @@ class DraftState:
             return "公開版と同じです"
         if self.since is None:  # changed without a history row (a bulk update)
             return "公開版との差分があります"
-        since = timezone.localtime(self.since)
-        since = f"{japanese_date(since)} {formats.time_format(since, 'H:i')}"
-        return f"公開版との差分があります（{since} から）"
+        return f"公開版との差分があります（{japanese_date_time(self.since)} から）"
 
 
 def with_draft_state(organizations):

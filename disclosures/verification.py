@@ -25,11 +25,6 @@ NOT_PUBLISHED_HERE = "このポータルが公開したファイルではあり�
 NO_CACHE = {"no_cache": True, "max_age": 0}
 
 
-def published_when(value):
-    """2026年11月28日 14:05 (Asia/Tokyo), as the verdicts write it."""
-    return japanese_date_time(value)
-
-
 def version_record(publication):
     slug = publication.organization.slug
     return {
@@ -72,7 +67,7 @@ def verdict(sha256):
     record = version_record(publication)
     lines = [
         "このポータルが公開したファイルです。",
-        f"{publication.title} の 第{publication.number}版（{published_when(publication.published_at)}公開）です。",
+        f"{publication.title} の 第{publication.number}版（{japanese_date_time(publication.published_at)}公開）です。",
     ]
     answer = {
         "sha256": sha256,
@@ -99,10 +94,10 @@ def verdict(sha256):
             "url": reverse("disclosures:current", kwargs={"slug": organization.slug}),
         }
         lines.append(
-            f"現在の版ではありません。第{next_number}版（{published_when(next_at)}公開）に置き換えられました。"
+            f"現在の版ではありません。第{next_number}版（{japanese_date_time(next_at)}公開）に置き換えられました。"
         )
         if latest_number != next_number:
-            lines.append(f"現在の版は 第{latest_number}版（{published_when(latest_at)}公開）です。")
+            lines.append(f"現在の版は 第{latest_number}版（{japanese_date_time(latest_at)}公開）です。")
     answer["lines"] = lines
     return answer
 

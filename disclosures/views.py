@@ -2,7 +2,6 @@
 
 import json
 import logging
-import re
 from urllib.parse import quote
 
 from django.core.cache import cache
@@ -23,9 +22,9 @@ from .display import document_context
 from .formatting import japanese_date
 from .layout import field_label
 from .models import Publication, PublicationAltered
+from .public_cache import accepts_gzip
 
 logger = logging.getLogger(__name__)
-ACCEPTS_GZIP = re.compile(r"\bgzip\b")  # as django.middleware.gzip reads Accept-Encoding
 
 # Bumped when the templates change, so cached pages of old versions are rebuilt.
 RENDERING_REVISION = "2"
@@ -44,10 +43,6 @@ def get_publication(slug, number=None):
     if publication is None:
         raise Http404("公開された版が見つかりません。")
     return publication
-
-
-def accepts_gzip(request):
-    return bool(ACCEPTS_GZIP.search(request.headers.get("Accept-Encoding", "")))
 
 
 def conditional(
