@@ -10,7 +10,7 @@ The file is gzip-compressed JSON:
      "objects": [ <Django's "python" serialization of every row> ],
      "integrity": {"manifest_sha256", "objects_sha256", "hmac_sha256"}}
 
-Hashes are SHA-256 of canonical JSON (snapshot.canonical_json: sorted keys, no
+Hashes are SHA-256 of canonical JSON (digests.sha256_of: sorted keys, no
 spaces) of the rows as the file holds them. ``row_sha256`` covers every field of a
 publication's row (published_at, 最終更新日, change_note, number, organisation,
 published_by, snapshot, PDF, hashes…); ``objects_sha256`` every row of the file, in
@@ -52,6 +52,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
 from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
+
+from disclosures.digests import sha256_of
 
 FORMAT = "disclosure-portal-backup"
 FORMAT_VERSION = 2
@@ -104,15 +106,11 @@ def as_in_file(row):
 
 def row_sha256(row):
     """SHA-256 of a row as read from the file: every field, in canonical JSON."""
-    from disclosures.snapshot import canonical_json
-
-    return hashlib.sha256(canonical_json(row)).hexdigest()
+    return sha256_of(row)
 
 
 def manifest_sha256(manifest):
-    from disclosures.snapshot import canonical_json
-
-    return hashlib.sha256(canonical_json(manifest)).hexdigest()
+    return sha256_of(manifest)
 
 
 class ObjectsDigest:
