@@ -23,7 +23,10 @@ example: install
 	$(DEV) $(PY) manage.py create_signing_certificate
 	$(DEV) $(PY) manage.py load_example
 
+# The background worker (mail) runs beside the server and stops with it.
 run: example
+	$(DEV) $(PY) manage.py db_worker --no-reload & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(DEV) $(PY) manage.py runserver $(HOST):$(PORT)
 
 test: install

@@ -8,6 +8,7 @@ from axes.apps import AppConfig as AxesAppConfig
 from django.apps import AppConfig
 from django.contrib.admin.apps import AdminConfig
 from django_otp.plugins.otp_totp.apps import DefaultConfig as TOTPAppConfig
+from django_tasks_db.apps import TasksAppConfig
 
 
 class PortalAdminConfig(AdminConfig):
@@ -64,3 +65,15 @@ class TOTPConfig(TOTPAppConfig):
 class SimpleHistoryConfig(AppConfig):
     name = "simple_history"
     verbose_name = "変更履歴"
+
+
+class TasksDatabaseConfig(TasksAppConfig):
+    """django_tasks_db: background tasks (mail), shown to superusers only."""
+
+    verbose_name = "バックグラウンド処理"
+
+    def ready(self):
+        super().ready()
+        result = self.get_model("DBTaskResult")
+        result._meta.verbose_name = "処理の記録"
+        result._meta.verbose_name_plural = "処理の記録（メール送信など）"

@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     "disclosure_portal.apps.OTPConfig",
     "disclosure_portal.apps.TOTPConfig",
     "csp",
+    "django_tasks",
+    "disclosure_portal.apps.TasksDatabaseConfig",  # django_tasks_db: the queue and `db_worker`
     "checklist",
     "disclosures",
 ]
@@ -250,6 +252,27 @@ PUBLISHERS_REQUIRE_OTP = env.bool("DJANGO_PUBLISHERS_REQUIRE_OTP", default=False
 # refuses a file whose signature does not match: any row changed is then detected,
 # not only a publication's. Empty: backups are hashed but not signed.
 BACKUP_HMAC_KEY = env.str("DJANGO_BACKUP_HMAC_KEY", default="")
+
+# E-mail: EMAIL_URL (django-environ) names the server, e.g.
+# smtp+tls://user:password@mail.example.jp:587; development prints mail to the console.
+# Mail is never sent by a request: disclosure_portal/mail.py queues a background task
+# (Django's tasks API, django-tasks' database backend) that `manage.py db_worker` runs.
+vars().update(env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25"))
+EMAIL_TIMEOUT = env.int("DJANGO_EMAIL_TIMEOUT", default=20)
+DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="重要事項開示ポータル <noreply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The portal's address as mail links to it (no request to take it from in a task).
+SITE_URL = env.str(
+    "DJANGO_SITE_URL",
+    default="http://127.0.0.1:8000" if DEBUG else (f"https://{ALLOWED_HOSTS[0]}" if ALLOWED_HOSTS else ""),
+).rstrip("/")
+
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default"],
+    }
+}
 
 # The audit trail (django-simple-history) is read-only in the admin.
 SIMPLE_HISTORY_REVERT_DISABLED = True

@@ -144,3 +144,28 @@ def editor(django_user_model, example_org):
 @pytest.fixture
 def publisher(django_user_model, example_org):
     return factories.member(django_user_model, example_org, Membership.Role.PUBLISHER, "publisher")
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A real SMTP server on 127.0.0.1 (aiosmtpd) that the portal's mail goes to:
+    yields the Inbox of every message it received (tests/smtp.py)."""
+    from aiosmtpd.controller import Controller
+
+    from .smtp import Inbox, free_port
+
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    inbox.port = controller.port
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = controller.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_TIMEOUT = 5
+    settings.SITE_URL = "https://disclosure.example.jp"
+    try:
+        yield inbox
+    finally:
+        controller.stop()
