@@ -2,6 +2,7 @@
 
 import csv
 import io
+import json
 import re
 
 import pytest
@@ -310,3 +311,28 @@ def test_csv_values_that_a_spreadsheet_would_run_are_neutralised(client, kenshin
 )
 def test_csv_value(value, written):
     assert csv_value(value) == written
+
+
+def test_a_gzipped_page_is_revalidated_with_its_weak_etag(client, kenshin):
+    response = compare(client, "qolead", "kenshin", HTTP_ACCEPT_ENCODING="gzip")
+    assert response["Content-Encoding"] == "gzip" and "Accept-Encoding" in response["Vary"]
+    again = compare(
+        client, "qolead", "kenshin", HTTP_ACCEPT_ENCODING="gzip", HTTP_IF_NONE_MATCH=response["ETag"]
+    )
+    assert again.status_code == 304
+
+
+@pytest.mark.parametrize("path", ["/compare/", "/compare/csv/"])
+def test_a_version_whose_stored_snapshot_was_altered_is_not_compared(client, kenshin, path):
+    publication = kenshin.publications.get()
+    snapshot = publication.snapshot
+    snapshot["sheet"]["values"]["address"] = "改ざんした所在地"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {publication._meta.db_table} SET snapshot = %s WHERE id = %s",
+            [json.dumps(snapshot, ensure_ascii=False), publication.pk],
+        )
+    response = compare(client, "qolead", "kenshin", path=path)
+    assert response.status_code == 500
+    assert "no-store" in response["Cache-Control"]
+    assert "改ざんした所在地" not in response.content.decode()

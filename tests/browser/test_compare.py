@@ -60,7 +60,9 @@ def test_the_comparison_never_scrolls_sideways(browser, live_server, four_agenci
             if measured["document"] > width:
                 problems.append(f"{path} at {width} px: the page is {measured['document']} px wide")
             if width < 768 and measured["scrollingBoxes"]:
-                problems.append(f"{path} at {width} px: boxes scroll sideways: {measured['scrollingBoxes'][:5]}")
+                problems.append(
+                    f"{path} at {width} px: boxes scroll sideways: {measured['scrollingBoxes'][:5]}"
+                )
             page.screenshot(path=screenshots_dir / f"compare-{count}-{width}.png", full_page=True)
         context.close()
     assert not problems, "\n".join(problems)
@@ -74,7 +76,9 @@ def test_on_a_phone_each_value_is_under_its_agencys_name(width, page, live_serve
     cells = row.locator("td")
     expect(cells).to_have_count(4)
     names = cells.locator(".agency-name")
-    expect(names).to_have_text(["株式会社QOLead", "健診代行株式会社", "第三健診代行株式会社", "第四代行株式会社"])
+    expect(names).to_have_text(
+        ["株式会社QOLead", "健診代行株式会社", "第三健診代行株式会社", "第四代行株式会社"]
+    )
     row_box = row.bounding_box()
     previous_bottom = row.locator("th").bounding_box()["y"]
     for index in range(4):
