@@ -19,13 +19,15 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.cache import get_conditional_response, patch_cache_control
-from django.views.decorators.gzip import gzip_page
+from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
+from django.utils.text import compress_string
 from django.views.decorators.http import require_safe
 
+from . import public_cache
 from .cells import cell_text
 from .formatting import japanese_date
 from .models import Publication, PublicationAltered
+from .public_cache import accepts_gzip
 from .snapshot import row_label
 from .views import altered_publication_response
 
@@ -252,12 +254,14 @@ def current_versions(slugs=None):
     return list(versions.order_by("title", "organization__slug"))
 
 
-def resolve(request, versions):
-    """The chosen current versions, in the visitor's order; SelectionError if they
-    cannot be compared. Fewer than two is no error: the page asks for more."""
+def chosen_versions(request, *, at_least=0):
+    """The chosen current versions, in the visitor's order (one query, none for no
+    choice); SelectionError if they cannot be compared or are fewer than `at_least`."""
     slugs = selected_slugs(request.GET, request.META.get("QUERY_STRING", ""))
     check_count(slugs)
-    by_slug = {version.organization.slug: version for version in versions}
+    if len(slugs) < at_least:
+        raise SelectionError(INCOMPLETE, slugs)
+    by_slug = {version.organization.slug: version for version in current_versions(slugs)} if slugs else {}
     check_found(slugs, by_slug)
     return [by_slug[slug] for slug in slugs]
 
@@ -269,10 +273,11 @@ def version_identity(versions):
 
 
 def entity_tag(variant, *parts):
-    """A tag of the combination of versions shown: a new current version of any of
-    them (or, for the page, of any organisation in its form) gives another."""
+    """The ETag (unquoted) and cache key of a body: from the combination of versions
+    shown, so that a new current version of any of them gives another (for the page,
+    also the public cache's generation, which every publication bumps: its form)."""
     digest = hashlib.sha256("|".join([RENDERING_REVISION, variant, *parts]).encode()).hexdigest()
-    return f'"compare-{variant}-{digest[:32]}"'
+    return f"compare-{variant}-{digest[:32]}"
 
 
 def with_snapshots(chosen):
@@ -305,20 +310,33 @@ def query_for(versions):
     return urlencode([(PARAMETER, version.organization.slug) for version in versions])
 
 
-def cached_response(request, etag, build, content_type):
+def cached_response(request, tag, build, content_type, *, compressible=True):
     """200 with the body built once per combination of versions (kept in the cache), or
-    304 when the client has it; public for 60 s, as the agencies' pages."""
+    304 when the client has it; public for 60 s, as the agencies' pages. A compressible
+    body goes gzipped to clients that accept it, compressed once and cached too, under
+    an ETag of its own (as views.conditional() does for the agencies' pages)."""
+    gzipped = compressible and accepts_gzip(request)
+    etag = f'"{tag}-gzip"' if gzipped else f'"{tag}"'
     response = get_conditional_response(request, etag=etag)
     if response is None:
-        key = f"disclosure:compare:{etag.strip(chr(34))}"
-        body = cache.get(key)
+        key = f"disclosure:compare:{tag}"
+        body = cache.get(f"{key}:gzip") if gzipped else None
         if body is None:
-            try:
-                body = build()
-            except PublicationAltered as error:
-                return altered_publication_response(request, error)
-            cache.set(key, body, BODY_SECONDS)
+            body = cache.get(key)
+            if body is None:
+                try:
+                    body = build()
+                except PublicationAltered as error:
+                    return altered_publication_response(request, error)
+                cache.set(key, body, BODY_SECONDS)
+            if gzipped:
+                body = compress_string(body.encode() if isinstance(body, str) else body)
+                cache.set(f"{key}:gzip", body, BODY_SECONDS)
         response = HttpResponse(body, content_type=content_type)
+        if gzipped:
+            response.headers["Content-Encoding"] = "gzip"
+    if compressible:
+        patch_vary_headers(response, ("Accept-Encoding",))
     response.headers["ETag"] = etag
     patch_cache_control(response, public=True, max_age=60)
     return response
@@ -363,37 +381,36 @@ def table_context(chosen):
     }
 
 
-@gzip_page
 @require_safe
 def compare_page(request):
     """/compare/?o=a&o=b: the chosen agencies side by side, with the form to choose."""
-    versions = current_versions()
+    # The form lists every organisation with a current version: the generation of the
+    # public cache (publish() bumps it) versions the page for them, read first, as
+    # current_version.py reads it, so that the list need not be read unless the body is
+    # built. The chosen versions are read on every request, by slug (one query).
+    generation = public_cache.generation()
     try:
-        chosen = resolve(request, versions)
+        chosen = chosen_versions(request)
     except SelectionError as error:
-        return refusal(request, versions, error)
+        return refusal(request, current_versions(), error)
     slugs = [version.organization.slug for version in chosen]
     comparing = len(chosen) >= MIN_AGENCIES
     message = "" if comparing or not chosen else INCOMPLETE
 
     def build():
         table = table_context(chosen) if comparing else None
-        context = selection_context(versions, chosen_slugs=slugs, message=message, table=table)
+        context = selection_context(current_versions(), chosen_slugs=slugs, message=message, table=table)
         return render_to_string("disclosures/compare.html", context, request)
 
-    etag = entity_tag("page", version_identity(versions), version_identity(chosen))
-    return cached_response(request, etag, build, "text/html; charset=utf-8")
+    tag = entity_tag("page", str(generation), version_identity(chosen))
+    return cached_response(request, tag, build, "text/html; charset=utf-8")
 
 
 @require_safe
 def compare_csv(request):
     """/compare/csv/?o=a&o=b: the page's table as a CSV file (UTF-8 with BOM)."""
     try:
-        slugs = selected_slugs(request.GET, request.META.get("QUERY_STRING", ""))
-        check_count(slugs)
-        if len(slugs) < MIN_AGENCIES:
-            raise SelectionError(INCOMPLETE, slugs)
-        chosen = resolve(request, current_versions(slugs))
+        chosen = chosen_versions(request, at_least=MIN_AGENCIES)
     except SelectionError as error:
         return refusal(request, current_versions(), error)
 
@@ -402,8 +419,9 @@ def compare_csv(request):
         facts = [(label, [value for _, value in values]) for label, values in table["facts"]]
         return comparison_csv(table["agencies"], table["groups"], facts).encode("utf-8")
 
-    etag = entity_tag("csv", version_identity(chosen))
-    response = cached_response(request, etag, build, "text/csv; charset=utf-8")
+    tag = entity_tag("csv", version_identity(chosen))
+    # Not compressed: a download, which browsers save as received.
+    response = cached_response(request, tag, build, "text/csv; charset=utf-8", compressible=False)
     name = "compare-" + "-".join(version.organization.slug for version in chosen)[:150] + ".csv"
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
