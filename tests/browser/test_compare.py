@@ -53,7 +53,8 @@ def test_the_comparison_never_scrolls_sideways(browser, live_server, four_agenci
     problems = []
     for width in SCREENSHOT_WIDTHS:
         context, page = new_page(browser, width)
-        for count, path in ((2, "/compare/?o=qolead&o=kenshin"), (4, FOUR)):
+        # The agency page too, whose header now links to the comparison.
+        for count, path in ((2, "/compare/?o=qolead&o=kenshin"), (4, FOUR), ("agency", "/qolead/")):
             response = page.goto(live_server.url + path)
             assert response.status == 200
             measured = page.evaluate(WIDTHS)
