@@ -27,7 +27,6 @@ from . import public_cache
 from .cells import cell_text
 from .formatting import japanese_date
 from .models import Publication, PublicationAltered
-from .public_cache import accepts_gzip
 from .snapshot import row_label
 from .views import altered_publication_response
 
@@ -315,7 +314,7 @@ def cached_response(request, tag, build, content_type, *, compressible=True):
     304 when the client has it; public for 60 s, as the agencies' pages. A compressible
     body goes gzipped to clients that accept it, compressed once and cached too, under
     an ETag of its own (as views.conditional() does for the agencies' pages)."""
-    gzipped = compressible and accepts_gzip(request)
+    gzipped = compressible and public_cache.accepts_gzip(request)
     etag = f'"{tag}-gzip"' if gzipped else f'"{tag}"'
     response = get_conditional_response(request, etag=etag)
     if response is None:
