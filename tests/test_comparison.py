@@ -352,3 +352,13 @@ def test_a_version_whose_stored_snapshot_was_altered_is_not_compared(client, ken
     assert response.status_code == 500
     assert "no-store" in response["Cache-Control"]
     assert "改ざんした所在地" not in response.content.decode()
+
+
+def test_typed_markup_is_shown_as_text(client, kenshin):
+    hostile = "<script>alert(1)</script>&<>\"'"
+    publish_change(kenshin.sheet, hours_office=hostile)
+    html = compare(client, "qolead", "kenshin").content.decode()
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;&amp;&lt;&gt;&quot;&#x27;" in html
+    rows = read_csv(compare(client, "qolead", "kenshin", path="/compare/csv/"))
+    assert [row[3] for row in rows if row[1] == "サービス提供時間 › 拠点"] == [hostile]
