@@ -7,6 +7,7 @@ import json
 import re
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
@@ -174,7 +175,7 @@ def test_an_agency_page_links_to_the_comparison(client, kenshin):
 
 def test_compare_is_no_organisation_url_name():
     organization = Organization(slug="compare", name="比較株式会社")
-    with pytest.raises(Exception, match="URL名に使えません"):
+    with pytest.raises(ValidationError, match="URL名に使えません"):
         organization.full_clean()
 
 
