@@ -2,7 +2,7 @@ from django.urls import path, register_converter
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_safe
 
-from . import archive, verification, views
+from . import archive, comparison, verification, views
 from .feeds import VersionFeed
 
 
@@ -53,6 +53,9 @@ urlpatterns = [
     # Before the organisations' pages: "verify" is no organisation.
     path("verify/", verification.verify_page, name="verify"),
     path("verify/<sha256:sha256>.json", verification.verify_json, name="verify_json"),
+    # Before the organisations' pages too: "compare" is no organisation.
+    path("compare/", comparison.compare_page, name="compare"),
+    path("compare/csv/", comparison.compare_csv, name="compare_csv"),
     path("<org:slug>/", views.version_page, name="current"),
     path("<org:slug>/current.json", views.snapshot_json, name="current_json"),
     path("<org:slug>/pdf/", views.pdf, name="current_pdf"),
