@@ -26,7 +26,7 @@ XLSX_DATE = 'yyyy"年"m"月"d"日"'
 class Line:
     """One line of a cell in a spreadsheet (disclosures/spreadsheet.py): the words
     before the value, the value and the words after it. A tick box is a line of its
-    own (value ■ or □, `choice` its choice); so are the words typed into its
+    own (value box(checked), `choice` its choice); so are the words typed into its
     parentheses (`detail_of` the choice they belong to)."""
 
     field: str
@@ -218,7 +218,7 @@ class OptionsCell(Cell):
 
     @classmethod
     def lines(cls, data):
-        """A line per box (■有), each followed by the words typed into its parentheses."""
+        """A line per tick box (ticked or not, then its label), each followed by the words typed into its parentheses."""
         lines = []
         for option in data["options"]:
             lines.append(

@@ -2,7 +2,7 @@
 
 Written from a snapshot, so a published version's file is that version's
 content (never the draft), laid out like the form: the first worksheet has the
-form's parts, labels (with their note markers), captions, ■/□ boxes and notes,
+form's parts, labels (with their note markers), captions, tick boxes and notes,
 each value on a line of its own (a cell's lines come from its kind,
 disclosures/cells.py); the second the checklist (区分, 番号, 項目, 実施状況, 実施時期).
 A hidden first column names what each value line holds (`name`,
@@ -134,11 +134,17 @@ def workbook_bytes(snapshot, *, heading, sheet_updated_on, checklist_updated_on,
 
 
 class FixedTimeZipFile(zipfile.ZipFile):
-    """A zip whose entries carry one given time, not the time they were written."""
+    """A zip whose entries carry one given time (to the zip's two seconds), not the
+    time they were written."""
 
     def __init__(self, *args, moment, **kwargs):
-        self.date_time = moment.timetuple()[:6]
+        self.date_time = (*moment.timetuple()[:5], moment.second // 2 * 2)
         super().__init__(*args, **kwargs)
+
+    def write(self, filename, arcname=None, *args, **kwargs):
+        # openpyxl writes each worksheet through a temporary file, whose mtime is now.
+        with open(filename, "rb") as source:
+            self.writestr(arcname or filename, source.read())
 
     def writestr(self, zinfo_or_arcname, data, *args, **kwargs):
         if isinstance(zinfo_or_arcname, str):
@@ -421,9 +427,9 @@ def check_marker(workbook, organization):
     )
     if MARKER_SHEET not in workbook.sheetnames:
         raise foreign
-    kind, token = (workbook[MARKER_SHEET].cell(row=1, column=c).value for c in (1, 2))
+    written_format, token = (workbook[MARKER_SHEET].cell(row=1, column=c).value for c in (1, 2))
     try:
-        marker = signing.loads(str(token), salt=MARKER_SALT) if kind == FORMAT else None
+        marker = signing.loads(str(token), salt=MARKER_SALT) if written_format == FORMAT else None
     except signing.BadSignature:
         marker = None
     if not isinstance(marker, dict) or marker.get("format") != FORMAT:
@@ -461,8 +467,8 @@ def as_text(value):
     """A cell's value as the admin's form would receive it typed."""
     if value is None:
         return ""
-    if isinstance(value, datetime.datetime):
-        value = value.date() if not value.time() else value
+    if isinstance(value, datetime.datetime) and value.time() == datetime.time(0):
+        value = value.date()  # a date cell: Excel keeps dates as midnight
     if isinstance(value, datetime.date):
         return value.isoformat()
     if isinstance(value, float) and value.is_integer():
