@@ -40,7 +40,7 @@ from checklist.models import Answer
 from .cells import kind_of
 from .diff import diff_snapshots
 from .formatting import box, japanese_date
-from .forms import AnswerForm
+from .forms import AnswerForm, DisclosureSheetForm, ExactlyOneChoiceField
 from .layout import COMPLIANCE_FIELD, SHEET_LAYOUT
 from .models import DisclosureSheet
 from .notes import SHEET_TITLE, note_marker
@@ -55,10 +55,11 @@ CONFIRM_SALT = "disclosures.spreadsheet.confirm"
 CONFIRM_SECONDS = 3600
 
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
-# Our files unpack to about 100 KB (every text at its maximum: under 1 MB). The sizes
-# are read from the zip's directory before anything is unpacked; Python's zipfile
-# never inflates an entry beyond its declared size (a lying entry fails its CRC).
-MAX_UNPACKED_BYTES = 8 * 1024 * 1024
+# Our files unpack to about 100 KB (every text at its maximum: 205 KB); openpyxl takes
+# about 0.6 s per MB to load, so 3 MB bounds an upload's cost. The sizes are read from the
+# zip's directory before anything is unpacked; Python's zipfile never inflates an entry
+# beyond its declared size (a lying entry fails its CRC check).
+MAX_UNPACKED_BYTES = 3 * 1024 * 1024
 MAX_ENTRIES = 100
 
 # The worksheets' names (Excel allows no [ ] and at most 31 characters).
@@ -172,8 +173,9 @@ def put(worksheet, row, column, value, *, number_format=None, font=None, editabl
 
 
 def text_line(worksheet, row, text, *, last_column, font=None):
-    put(worksheet, row, 2, text, font=font)
-    worksheet.merge_cells(start_row=row, start_column=2, end_row=row, end_column=last_column)
+    """A line of running text across the visible columns (on both worksheets, from the second)."""
+    put(worksheet, row, PART, text, font=font)
+    worksheet.merge_cells(start_row=row, start_column=PART, end_row=row, end_column=last_column)
     return row + 1
 
 
@@ -296,7 +298,12 @@ DETAIL_FIELDS = {
 
 
 def item_key(section, item):
+    """An item of the checklist, as the hidden key column names it: 1.5 (区分 1, No 5)."""
     return f"{section['order']}.{item['number']}"
+
+
+def answer_key(answer):
+    return f"{answer.item.section.order}.{answer.item.number}"
 
 
 def write_checklist(worksheet, snapshot, updated_on, editable):
@@ -444,16 +451,16 @@ def check_marker(workbook, organization):
     return marker
 
 
-def keyed_rows(worksheet, key_column, value_columns):
-    """{key: (row, values…)} from the hidden key column; a key seen twice is a changed file."""
+def keyed_rows(worksheet, value_columns):
+    """{key: [values]} by the hidden key column (the first); a key seen twice is a changed file."""
     rows = {}
     for cells in worksheet.iter_rows(min_col=1, max_col=max(value_columns)):
-        key = cells[key_column - 1].value
+        key = cells[0].value
         if key in (None, ""):
             continue
-        if key in rows:
+        if str(key) in rows:
             raise changed_structure()
-        rows[key] = (cells[0].row, *(cells[c - 1].value for c in value_columns))
+        rows[str(key)] = [cells[column - 1].value for column in value_columns]
     return rows
 
 
@@ -493,6 +500,15 @@ def field_kinds():
     return single, several, plain
 
 
+# Single choices whose form field takes every ticked box and says when there are
+# several (代行機関の分類, 注3); the others are told here.
+ONE_OF_A_LIST = {
+    name
+    for name, field in DisclosureSheetForm.base_fields.items()
+    if isinstance(field, ExactlyOneChoiceField)
+}
+
+
 def expected_sheet_keys():
     single, several, plain = field_kinds()
     boxes = [f"{name}={choice}" for name in single + several for choice, _ in field_choices(name)]
@@ -509,7 +525,7 @@ def read_upload(upload, sheet):
     marker = check_marker(workbook, sheet.organization)
     if SHEET_NAME not in workbook.sheetnames or CHECKLIST_NAME not in workbook.sheetnames:
         raise changed_structure()
-    rows = keyed_rows(workbook[SHEET_NAME], KEY, (VALUE,))
+    rows = keyed_rows(workbook[SHEET_NAME], (VALUE,))
     if set(rows) != expected_sheet_keys():
         raise changed_structure()
     problems = []
@@ -519,25 +535,28 @@ def read_upload(upload, sheet):
     for name in single + several:
         chosen = []
         for choice, option in field_choices(name):
-            ticked = as_text(rows[f"{name}={choice}"][1]).strip()
+            ticked = as_text(rows[f"{name}={choice}"][0]).strip()
             if ticked == box(True):
                 chosen.append(choice)
             elif ticked not in (box(False), ""):
                 problems.append(
                     f"{labels[name]}「{option}」: {box(True)}（選ぶ）か {box(False)}（選ばない）を入力してください。"
                 )
-        if name in single and len(chosen) > 1 and name != "classification":
+        if name in several or name in ONE_OF_A_LIST:
+            values[name] = chosen  # the form field says when more than one is ticked (注3)
+        elif len(chosen) > 1:
             problems.append(f"{labels[name]}: 選べるのは一つだけです。")
-        # 代行機関の分類 keeps every box: its form field says 注3) when more than one is ticked.
-        values[name] = chosen if name in several or name == "classification" else "".join(chosen[:1])
+        else:
+            values[name] = "".join(chosen)
     for name in plain:
-        values[name] = as_text(rows[name][1])
-    answers = {}
-    for key, (_row, status, planned_time) in keyed_rows(
-        workbook[CHECKLIST_NAME], ITEM_KEY, (STATUS, PLANNED_TIME)
-    ).items():
-        answers[str(key)] = [as_text(status).strip(), as_text(planned_time)]
-    expected = {f"{a.item.section.order}.{a.item.number}": a for a in sheet.checklist.ordered_answers()}
+        values[name] = as_text(rows[name][0])
+    answers = {
+        key: [as_text(status).strip(), as_text(planned_time)]
+        for key, (status, planned_time) in keyed_rows(
+            workbook[CHECKLIST_NAME], (STATUS, PLANNED_TIME)
+        ).items()
+    }
+    expected = {answer_key(answer): answer for answer in sheet.checklist.ordered_answers()}
     if set(answers) != set(expected):
         raise changed_structure()
     for key, (status, _planned_time) in answers.items():
@@ -583,7 +602,7 @@ def review_upload(sheet, upload_values, form_class):
     answer_forms = []
     for answer in sheet.checklist.ordered_answers():
         item = answer.item
-        status, planned_time = upload_values["answers"][f"{item.section.order}.{item.number}"]
+        status, planned_time = upload_values["answers"][answer_key(answer)]
         answer_form = AnswerForm(
             data={"status": STATUS_VALUES.get(status, status), "planned_time": planned_time},
             instance=copy.copy(answer),

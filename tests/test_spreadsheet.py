@@ -19,6 +19,7 @@ from disclosures.models import DisclosureSheet, Membership
 from disclosures.snapshot import build_snapshot, document_digests, field_choices
 
 from .factories import PASSWORD, change_sheet, logged_in, member, publish_version
+from .test_text_limits import fill_to_the_maximum
 
 HOSTILE = '=HYPERLINK("https://evil.example/","請求書")'
 
@@ -247,6 +248,20 @@ def test_an_unchanged_upload_says_nothing_changed(editor_client, sheet, draft_fi
     assert "変更はありません" in page and response.context["confirmation"] is None
 
 
+def test_every_text_at_its_maximum_round_trips_unchanged(editor_client, sheet):
+    fill_to_the_maximum(sheet)
+    data = editor_client.get(download_url(sheet)).content
+    assert "変更はありません" in upload(editor_client, sheet, data).content.decode()
+
+
+def test_staff_are_warned_when_the_draft_changed_after_the_download(editor_client, sheet, draft_file):
+    change_sheet(sheet, address="東京都千代田区1-1")
+    response = upload(editor_client, sheet, edited(draft_file, {"phone": "03-9999-0000"}))
+    page = response.content.decode()
+    assert "このファイルをダウンロードした後に下書きが変更されています" in page
+    assert "東京都千代田区1-1" in page  # the diff shows the change the file would undo
+
+
 def test_formula_looking_text_typed_by_staff_round_trips_as_text(editor_client, sheet):
     change_sheet(sheet, financial_reference=HOSTILE)
     data = editor_client.get(download_url(sheet)).content
@@ -357,6 +372,7 @@ def test_invalid_values_are_listed_with_their_labels_and_change_nothing(editor_c
             "agency_code": "123",
             "classification=institution_group": box(True),  # a second 分類
             "similar_services=no": "x",
+            "system_ownership=leased": box(True),  # 自己導入 is ticked too
             "staff_total_own": 1,  # fewer than 専任 + 兼任
         },
         {"1.1": ("済", ""), "1.2": ("実施予定", "")},
@@ -369,6 +385,7 @@ def test_invalid_values_are_listed_with_their_labels_and_change_nothing(editor_c
     assert any("注3)" in p for p in problems)
     assert any(p.startswith(f"{field_label('similar_services')}「無」") for p in problems)
     assert any(p.startswith(f"{field_label('staff_total_own')}: ") for p in problems)
+    assert f"{field_label('system_ownership')}: 選べるのは一つだけです。" in problems
     assert (
         "組織的安全管理対策 1. 実施状況: 「実施済」か「実施予定」を入力してください（未回答なら空欄）。"
         in problems
