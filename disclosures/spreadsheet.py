@@ -24,6 +24,8 @@ workbook's dates and the zip entries' times are the version's publication time.
 import copy
 import datetime
 import io
+import math
+import unicodedata
 import zipfile
 from dataclasses import dataclass
 
@@ -32,6 +34,7 @@ from django.db import transaction
 from django.utils import timezone
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font, PatternFill, Protection
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.writer.excel import ExcelWriter
 
@@ -226,11 +229,7 @@ def write_sheet(worksheet, snapshot, heading, updated_on, editable):
             row = text_line(worksheet, row, f"{note_marker(number)} {notes[number]}", last_column=AFTER)
     if boxes.sqref:
         worksheet.add_data_validation(boxes)
-    for column, width in zip("ABCDEFG", (4, 16, 26, 18, 18, 48, 26)):
-        worksheet.column_dimensions[column].width = width
-    worksheet.column_dimensions["A"].hidden = True
-    if editable:
-        worksheet.protection.sheet = True
+    finish(worksheet, (4, 16, 26, 18, 18, 48, 26), editable)
 
 
 def write_line(worksheet, row, line, column, editable, boxes):
@@ -346,10 +345,53 @@ def write_checklist(worksheet, snapshot, updated_on, editable):
             row = text_line(worksheet, row, f"注{note['number']}: {note['text']}", last_column=last)
     if editable:
         worksheet.add_data_validation(statuses)
-        worksheet.protection.sheet = True
-    for column, width in zip("ABCDEF", (4, 22, 6, 70, 12, 20)):
-        worksheet.column_dimensions[column].width = width
-    worksheet.column_dimensions["A"].hidden = True
+    finish(worksheet, (4, 22, 6, 70, 12, 20), editable)
+
+
+def finish(worksheet, widths, editable):
+    """Column widths (the keys' column hidden), rows as tall as their text, A4 pages one
+    worksheet wide; a staff member's file protected but for its yellow cells."""
+    for index, width in enumerate(widths, start=1):
+        worksheet.column_dimensions[get_column_letter(index)].width = width
+    worksheet.column_dimensions[get_column_letter(KEY)].hidden = True
+    fit_row_heights(worksheet)
+    worksheet.page_setup.paperSize = worksheet.PAPERSIZE_A4
+    worksheet.page_setup.fitToWidth, worksheet.page_setup.fitToHeight = 1, 0
+    worksheet.sheet_properties.pageSetUpPr.fitToPage = True
+    worksheet.protection.sheet = editable
+
+
+LINE_HEIGHT = 15  # points: one line of the default 11-point font
+
+
+def text_width(text):
+    """Roughly how many widths of "0" the text takes: a full-width character two."""
+    return sum(2 if unicodedata.east_asian_width(character) in "WF" else 1 for character in text)
+
+
+def fit_row_heights(worksheet):
+    """Excel fits no row to the wrapped text of a merged cell (and a row keeps the height it
+    was opened with): each row gets the height its longest text needs, estimated from the
+    column widths; a cell merged over several rows shares its lines among them."""
+    merged = {(span.min_row, span.min_col): span for span in worksheet.merged_cells.ranges}
+    lines_needed = {}
+    for row in worksheet.iter_rows(min_col=KEY + 1):
+        for cell in row:
+            if not isinstance(cell.value, str) or not cell.value:
+                continue
+            span = merged.get((cell.row, cell.column))
+            last_column, last_row = (span.max_col, span.max_row) if span else (cell.column, cell.row)
+            width = sum(
+                worksheet.column_dimensions[get_column_letter(column)].width
+                for column in range(cell.column, last_column + 1)
+            )
+            lines = sum(max(1, math.ceil(text_width(part) / width)) for part in cell.value.split("\n"))
+            rows = range(cell.row, last_row + 1)
+            for number in rows:
+                lines_needed[number] = max(lines_needed.get(number, 1), math.ceil(lines / len(rows)))
+    for number, lines in lines_needed.items():
+        if lines > 1:
+            worksheet.row_dimensions[number].height = lines * LINE_HEIGHT
 
 
 # --- reading an upload --------------------------------------------------------------

@@ -134,6 +134,19 @@ def test_version_xlsx_is_laid_out_like_the_form(client, example_org):
     assert first.column_dimensions["A"].hidden  # the keys
 
 
+def test_rows_are_as_tall_as_their_wrapped_text(client, example_org):
+    """Excel fits no row to a merged cell's text: the long notes would show one line."""
+    first = workbook(client.get(xlsx_url(example_org.sheet)).content).worksheets[0]
+    heights = {
+        cell.value[:3]: first.row_dimensions[cell.row].height
+        for row in first.iter_rows(min_col=2, max_col=2)
+        for cell in row
+        if isinstance(cell.value, str) and cell.value.startswith("注")
+    }
+    assert heights["注3)"] >= 3 * spreadsheet.LINE_HEIGHT  # 180 characters across the sheet
+    assert heights["注9)"] is None  # one line: Excel's own height
+
+
 def test_xlsx_is_built_from_the_published_snapshot_not_the_draft(client, sheet):
     published_phone = sheet.phone
     change_sheet(sheet, phone="03-0000-0000")
