@@ -13,7 +13,7 @@ Staff download the draft the same way with the values they may edit in yellow,
 unlocked cells (the rest protected) and a hidden worksheet whose signed marker
 names the organisation and the format. An uploaded file is refused, changing
 nothing, unless it is such a file of the same organisation, a real .xlsx within
-2 MB (and a small size unpacked), without macros or formulas; its values then go
+2 MB (3 MB unpacked), without macros or formulas; its values then go
 through the admin's forms (the sheet's form and each answer's), so the same
 rules apply, and the draft changes only when the staff member confirms the diff.
 
@@ -58,7 +58,7 @@ CONFIRM_SALT = "disclosures.spreadsheet.confirm"
 CONFIRM_SECONDS = 3600
 
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
-# Our files unpack to about 100 KB (every text at its maximum: 205 KB); openpyxl takes
+# Our files unpack to 205 KB at most (every text at its maximum); openpyxl takes
 # about 0.6 s per MB to load, so 3 MB bounds an upload's cost. The sizes are read from the
 # zip's directory before anything is unpacked; Python's zipfile never inflates an entry
 # beyond its declared size (a lying entry fails its CRC check).
