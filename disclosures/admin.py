@@ -14,6 +14,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from checklist.models import Answer, Checklist, ChecklistTemplate, Compliance, compliance_from_counts
 
+from . import spreadsheet
 from .diff import diff_snapshots
 from .display import document_context
 from .draft_state import draft_state, with_draft_state
@@ -49,6 +50,15 @@ def notes_description(numbers):
         "",
         '<p class="form-note">{} {}</p>',
         ((note_marker(n), SHEET_NOTES[n]) for n in numbers),
+    )
+
+
+class SpreadsheetUploadForm(forms.Form):
+    file = forms.FileField(
+        label="Excelファイル（.xlsx）",
+        help_text="「Excelでダウンロード」で取得し、黄色の欄を編集したファイル。",
+        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx," + spreadsheet.CONTENT_TYPE}),
+        error_messages={"required": "アップロードするファイルを選んでください。"},
     )
 
 
@@ -273,6 +283,16 @@ class DisclosureSheetAdmin(ScopedHistoryAdmin):
                 name="disclosures_disclosuresheet_preview_pdf",
             ),
             path(
+                "<int:pk>/xlsx/",
+                self.admin_site.admin_view(self.xlsx_view),
+                name="disclosures_disclosuresheet_xlsx",
+            ),
+            path(
+                "<int:pk>/xlsx/upload/",
+                self.admin_site.admin_view(self.xlsx_upload_view),
+                name="disclosures_disclosuresheet_xlsx_upload",
+            ),
+            path(
                 "<int:pk>/publish/",
                 self.admin_site.admin_view(self.publish_view),
                 name="disclosures_disclosuresheet_publish",
@@ -334,6 +354,73 @@ class DisclosureSheetAdmin(ScopedHistoryAdmin):
         response["Content-Disposition"] = f'inline; filename="{sheet.organization.slug}-draft.pdf"'
         response["Cache-Control"] = "no-store, private"
         return response
+
+    def xlsx_view(self, request, pk):
+        """The draft as an Excel workbook to edit and upload again (never cached)."""
+        sheet = self.get_sheet(request, pk)
+        response = HttpResponse(spreadsheet.draft_workbook(sheet), content_type=spreadsheet.CONTENT_TYPE)
+        today = timezone.localdate()
+        response["Content-Disposition"] = (
+            f'attachment; filename="{sheet.organization.slug}-draft-{today:%Y-%m-%d}.xlsx"'
+        )
+        response["Cache-Control"] = "no-store, private"
+        return response
+
+    def xlsx_upload_view(self, request, pk):
+        """Upload an edited workbook: every value checked by the admin's forms, the
+        changes shown against the draft, applied only on a second, confirming POST that
+        carries what was read signed (spreadsheet.confirmation)."""
+        sheet = self.get_sheet(request, pk)
+        if not self.has_change_permission(request, sheet):
+            raise PermissionDenied
+        form_class = self.get_form(request, sheet, change=True)
+        upload_form = SpreadsheetUploadForm()
+        problems, review, token = [], None, None
+        if request.method == "POST" and "confirmation" in request.POST:
+            try:
+                review = spreadsheet.apply_confirmation(
+                    request.POST["confirmation"], sheet, request.user, form_class
+                )
+            except spreadsheet.ConfirmationRefused as refusal:
+                problems = refusal.problems
+            else:
+                changes = review.changes
+                messages.success(
+                    request,
+                    "Excelファイルの内容で下書きを更新しました"
+                    f"（重要事項の概要 {len(changes['sheet'])}件、チェックリスト {len(changes['checklist'])}件の変更）。",
+                )
+                return redirect("admin:disclosures_disclosuresheet_change", sheet.pk)
+        elif request.method == "POST":
+            upload_form = SpreadsheetUploadForm(request.POST, request.FILES)
+            if upload_form.is_valid():
+                try:
+                    values = spreadsheet.read_upload(upload_form.cleaned_data["file"], sheet)
+                except spreadsheet.UploadRefused as refusal:
+                    problems = refusal.problems
+                else:
+                    review = spreadsheet.review_upload(sheet, values, form_class)
+                    problems = review.problems
+                    if review.has_changes:
+                        token = spreadsheet.confirmation(sheet, request.user, values)
+                    if values["digests"] != spreadsheet.draft_digests(sheet) and not problems:
+                        messages.warning(
+                            request,
+                            "このファイルをダウンロードした後に下書きが変更されています。"
+                            "変更点に、その変更を元に戻す内容が含まれていないか確認してください。",
+                        )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"{sheet} をExcelから取り込む",
+            "sheet": sheet,
+            "upload_form": upload_form,
+            "problems": problems,
+            "review": None if problems else review,
+            "confirmation": token,
+            "max_megabytes": spreadsheet.MAX_UPLOAD_BYTES // (1024 * 1024),
+        }
+        return TemplateResponse(request, "admin/disclosures/xlsx_upload.html", context)
 
     def publish_view(self, request, pk):
         sheet = self.get_sheet(request, pk)
@@ -397,12 +484,15 @@ class DisclosureSheetAdmin(ScopedHistoryAdmin):
         return format_html(
             '<a href="{}">{}</a>（/{}/） — <a href="{}" target="_blank" rel="noopener">プレビュー</a>'
             ' / <a href="{}" target="_blank" rel="noopener">PDFプレビュー（下書き）</a>'
+            ' / <a href="{}">Excelでダウンロード</a> / <a href="{}">Excelから取り込む</a>'
             ' / <a href="{}">公開…</a>',
             reverse("admin:disclosures_organization_change", args=[sheet.organization_id]),
             sheet.organization.name,
             sheet.organization.slug,
             reverse("admin:disclosures_disclosuresheet_preview", args=[sheet.pk]),
             reverse("admin:disclosures_disclosuresheet_preview_pdf", args=[sheet.pk]),
+            reverse("admin:disclosures_disclosuresheet_xlsx", args=[sheet.pk]),
+            reverse("admin:disclosures_disclosuresheet_xlsx_upload", args=[sheet.pk]),
             reverse("admin:disclosures_disclosuresheet_publish", args=[sheet.pk]),
         )
 

@@ -16,6 +16,28 @@ from .formatting import box, japanese_date
 
 CELL_KINDS = {}
 
+# How a spreadsheet formats a cell's value (disclosures/spreadsheet.py).
+XLSX_TEXT = "@"  # typed digits stay text (代行機関コード 01234567)
+XLSX_COUNT = "#,##0"
+XLSX_DATE = 'yyyy"年"m"月"d"日"'
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of a cell in a spreadsheet (disclosures/spreadsheet.py): the words
+    before the value, the value and the words after it. A tick box is a line of its
+    own (value box(checked), `choice` its choice); so are the words typed into its
+    parentheses (`detail_of` the choice they belong to)."""
+
+    field: str
+    caption: str
+    value: object  # str, int, datetime.date or None
+    after: str = ""
+    number_format: str = XLSX_TEXT
+    blank: str = ""  # shown in a published file for an empty value (処理可能件数 —)
+    choice: str = ""
+    detail_of: str = ""
+
 
 @dataclass(frozen=True)
 class Cell:
@@ -52,6 +74,11 @@ class Cell:
     def text(cls, data):
         """The cell's words, from its snapshot `data`."""
         return cls.prefix(data) + (data["value"] or "")
+
+    @classmethod
+    def lines(cls, data):
+        """The cell as lines of a spreadsheet, from its snapshot `data`."""
+        return [Line(data["field"], data["caption"], data["value"] or "")]
 
 
 def kind_of(data):
@@ -109,6 +136,12 @@ class CountCell(Cell):
     def text(cls, data):
         return f"{cls.prefix(data)}{data['display']}{data['unit']}"
 
+    @classmethod
+    def lines(cls, data):
+        value = data["value"]
+        blank = data["display"] if value is None else ""
+        return [Line(data["field"], data["caption"], value, data["unit"], XLSX_COUNT, blank)]
+
 
 @dataclass(frozen=True)
 class DateCell(Cell):
@@ -122,6 +155,11 @@ class DateCell(Cell):
     @classmethod
     def text(cls, data):
         return cls.prefix(data) + data["display"]
+
+    @classmethod
+    def lines(cls, data):
+        value = datetime.date.fromisoformat(data["value"]) if data["value"] else None
+        return [Line(data["field"], data["caption"], value, number_format=XLSX_DATE)]
 
 
 @dataclass(frozen=True)
@@ -177,3 +215,16 @@ class OptionsCell(Cell):
     @classmethod
     def text(cls, data):
         return " ".join(cls.option_text(option) for option in data["options"])
+
+    @classmethod
+    def lines(cls, data):
+        """A line per tick box (ticked or not, then its label), each followed by the words typed into its parentheses."""
+        lines = []
+        for option in data["options"]:
+            lines.append(
+                Line(data["field"], "", box(option["checked"]), option["label"], choice=option["value"])
+            )
+            if "detail" in option:
+                caption = option["detail_words"].strip().rstrip(":") or option["label"]
+                lines.append(Line(data["field"], caption, option["detail"], detail_of=option["value"]))
+        return lines

@@ -19,8 +19,10 @@ from .notes import SHEET_INSTRUCTIONS, SHEET_NOTES, SHEET_TITLE, UPDATE_INSTRUCT
 SCHEMA_VERSION = 1
 
 
-def build_snapshot(sheet):
-    answers = list(sheet.checklist.ordered_answers())
+def build_snapshot(sheet, answers=None):
+    """The sheet with its checklist's answers (`answers`: other answers of that
+    checklist, unsaved, as an upload proposes them)."""
+    answers = list(sheet.checklist.ordered_answers() if answers is None else answers)
     values = sheet_values(sheet)
     values[COMPLIANCE_FIELD] = compliance_of(a.status for a in answers) or ""
     return {

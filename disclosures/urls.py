@@ -59,11 +59,13 @@ urlpatterns = [
     path("<org:slug>/", views.version_page, name="current"),
     path("<org:slug>/current.json", views.snapshot_json, name="current_json"),
     path("<org:slug>/pdf/", views.pdf, name="current_pdf"),
+    path("<org:slug>/xlsx/", views.xlsx, name="current_xlsx"),
     path("<org:slug>/archive.zip", archive.archive_zip, name="archive"),
     path("<org:slug>/feed/", gzip_page(require_safe(VersionFeed())), name="feed"),
     path("<org:slug>/versions/", views.version_list, name="versions"),
     path("<org:slug>/versions/<version:number>/", views.version_page, name="version"),
     path("<org:slug>/versions/<version:number>.json", views.snapshot_json, name="version_json"),
     path("<org:slug>/versions/<version:number>/pdf/", views.pdf, name="version_pdf"),
+    path("<org:slug>/versions/<version:number>/xlsx/", views.xlsx, name="version_xlsx"),
     path("<org:slug>/versions/<version:number>/diff/", views.version_diff, name="diff"),
 ]

@@ -16,6 +16,7 @@ from django.utils.text import compress_string
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_safe
 
+from . import spreadsheet
 from .current_version import current_publication
 from .diff import diff_snapshots
 from .display import document_context
@@ -243,12 +244,22 @@ def snapshot_json(request, slug, number=None):
     )
 
 
-def pdf_filenames(publication):
+def pdf_filenames(publication, extension="pdf"):
     """An ASCII fallback and the RFC 6266 UTF-8 name: organisation, version, date."""
     published_on = timezone.localdate(publication.published_at)
-    ascii_name = f"{publication.organization.slug}-v{publication.number}-{published_on:%Y-%m-%d}.pdf"
-    utf8_name = f"{publication.title}_重要事項_第{publication.number}版_{japanese_date(published_on)}.pdf"
+    ascii_name = f"{publication.organization.slug}-v{publication.number}-{published_on:%Y-%m-%d}.{extension}"
+    utf8_name = (
+        f"{publication.title}_重要事項_第{publication.number}版_{japanese_date(published_on)}.{extension}"
+    )
     return ascii_name, utf8_name
+
+
+def attachment(response, publication, extension):
+    ascii_name, utf8_name = pdf_filenames(publication, extension)
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(utf8_name)}"
+    )
+    return response
 
 
 def pdf_response(request, publication, *, immutable):
@@ -264,11 +275,7 @@ def pdf_response(request, publication, *, immutable):
         immutable=immutable,
         compressible=False,  # compressed already
     )
-    ascii_name, utf8_name = pdf_filenames(publication)
-    response.headers["Content-Disposition"] = (
-        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(utf8_name)}"
-    )
-    return response
+    return attachment(response, publication, "pdf")
 
 
 @require_safe
@@ -276,3 +283,20 @@ def pdf(request, slug, number=None):
     # The PDF of a numbered version never changes; the current one does.
     publication = get_publication(slug, number)
     return pdf_response(request, publication, immutable=number is not None)
+
+
+@require_safe
+def xlsx(request, slug, number=None):
+    """The version as an Excel workbook laid out like the form (disclosures/spreadsheet.py),
+    built from its snapshot once and cached like the PDF: the same bytes every time."""
+    publication = get_publication(slug, number)
+    response = conditional(
+        request,
+        publication,
+        f"xlsx{spreadsheet.FORMAT_VERSION}",
+        lambda: spreadsheet.publication_workbook(publication),
+        content_type=spreadsheet.CONTENT_TYPE,
+        immutable=number is not None,
+        compressible=False,  # a zip already
+    )
+    return attachment(response, publication, "xlsx")

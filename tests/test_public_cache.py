@@ -23,6 +23,8 @@ PUBLIC_URLS = [
     "/qolead/current.json",
     "/qolead/versions/1/",
     "/qolead/versions/1/pdf/",
+    "/qolead/xlsx/",
+    "/qolead/versions/1/xlsx/",
 ]
 
 

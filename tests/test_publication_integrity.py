@@ -53,7 +53,8 @@ def alter_pdf(number):
 @pytest.mark.parametrize(
     "url",
     ["/qolead/", "/qolead/versions/2/", "/qolead/current.json", "/qolead/versions/2.json",
-     "/qolead/versions/2/diff/", "/qolead/pdf/", "/qolead/versions/2/pdf/"],
+     "/qolead/versions/2/diff/", "/qolead/pdf/", "/qolead/versions/2/pdf/",
+     "/qolead/xlsx/", "/qolead/versions/2/xlsx/"],
 )  # fmt: skip
 @pytest.mark.parametrize("alter", [alter_snapshot, alter_pdf], ids=lambda f: f.__name__)
 def test_a_version_whose_stored_bytes_were_altered_is_not_served(client, two_versions, caplog, url, alter):

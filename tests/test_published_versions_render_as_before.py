@@ -7,10 +7,12 @@ snapshot builder must keep producing snapshot-v1 unchanged. Regenerate them only
 for an intended change of the pages: REGENERATE_RENDERED=1 pytest this file.
 """
 
+import io
 import json
 import os
 from pathlib import Path
 
+import openpyxl
 import pytest
 from django.core.management import call_command
 
@@ -110,3 +112,15 @@ def test_the_diff_text_of_two_versions_is_as_before(published_example):
         for change in rows
     )
     assert text == reference("diff.txt", text)
+
+
+def test_the_xlsx_of_a_published_version_reads_as_before(client, published_example):
+    """Every cell of both worksheets, as text (the bytes depend on openpyxl's version too)."""
+    book = openpyxl.load_workbook(io.BytesIO(client.get("/qolead/versions/2/xlsx/").content))
+    text = "\n".join(
+        f"{worksheet.title}!{row[0].row}\t"
+        + "\t".join("" if cell.value is None else str(cell.value) for cell in row)
+        for worksheet in book.worksheets
+        for row in worksheet.iter_rows()
+    )
+    assert text == reference("version-2.xlsx.txt", text)
