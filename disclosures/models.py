@@ -764,3 +764,9 @@ class PublicationRequest(models.Model):
     @property
     def digests(self):
         return self.sheet_digest, self.checklist_digest
+
+    def save_step(self, user, step):
+        """Save one step of the request: its history row names the actor and the step."""
+        self._history_user = user
+        self._change_reason = step
+        self.save()

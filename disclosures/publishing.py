@@ -26,6 +26,7 @@ from .models import (
 from .pdf import PdfRenderError, pdf_sha256
 from .pdf.document import render_publication_pdf
 from .permissions import four_eyes_refusal, publish_refusal
+from .request_mail import mail_published
 from .signing import PdfSigningError, sign_pdf
 from .snapshot import build_snapshot, document_digests, sha256_of
 
@@ -157,9 +158,7 @@ class PublishAction:
         logger.info(
             "Published %s version %s by %s", organization.slug, publication.number, self.user or "system"
         )
-        from .review import close_request_on_publish  # review.py asks publishing for draft checks
-
-        close_request_on_publish(request, publication, user=self.user)
+        self._close_request(request, publication)
         # Forgotten now and again when the version is committed: whatever a request
         # in between reads is kept under a generation the second bump ends.
         forget_current_version(organization.slug)
@@ -181,6 +180,29 @@ class PublishAction:
             status = PublicationRequest.objects.get(pk=self.request.pk).get_status_display()
             raise PublishError([f"この公開依頼は「{status}」のため、公開できません。"])
         return request
+
+    def _close_request(self, request, publication):
+        """The request published from is 承認・公開済. Published without one, the
+        organisation's open request is closed too when it asked for exactly this
+        content; one that asked for other content stays open (it says the draft changed)."""
+        if request is None:
+            request = (
+                PublicationRequest.objects.select_for_update()
+                .filter(
+                    organization=publication.organization_id,
+                    status=PublicationRequest.Status.OPEN,
+                    sheet_digest=publication.sheet_digest,
+                    checklist_digest=publication.checklist_digest,
+                )
+                .first()
+            )
+            if request is None:
+                return
+        request.status = PublicationRequest.Status.PUBLISHED
+        request.decided_by, request.decided_at = self.user, publication.published_at
+        request.publication = publication
+        request.save_step(self.user, f"承認・公開（第{publication.number}版）")
+        mail_published(request, publication, user=self.user)
 
     def _updated_on(self, previous, today, sheet_digest, checklist_digest):
         """Each document's 最終更新日 moves to today only when its own content changed."""
