@@ -469,3 +469,28 @@ def test_open_requests_for_lists_what_each_user_may_act_on(sheet, people, staff_
     Organization.objects.filter(pk=sheet.organization_id).update(four_eyes=True)
     assert list(open_requests_for(people["publisher"])) == []  # their own: four eyes
     assert list(open_requests_for(people["second"])) == [publication_request]
+
+
+@pytest.mark.parametrize("step", ["change", "history", "publish", "return", "withdraw"])
+@pytest.mark.parametrize("object_id", ["99999", str(10**20)])
+def test_unknown_requests_are_not_found(staff_client, step, object_id):
+    url = reverse("admin:disclosures_publicationrequest_changelist") + f"{object_id}/{step}/"
+    assert staff_client.get(url).status_code == 404
+    assert staff_client.post(url, {"change_note": "x", "comment": "x"}).status_code == 404
+
+
+@pytest.mark.parametrize("object_id", ["99999", str(10**20)])
+def test_asking_for_an_unknown_sheet_is_not_found(staff_client, object_id):
+    url = reverse("admin:disclosures_disclosuresheet_changelist") + f"{object_id}/request/"
+    assert staff_client.post(url, {"note": "x"}).status_code == 404
+
+
+def test_asking_with_no_publisher_to_mail_says_so(django_user_model, official_template):
+    organization = new_organization("kenshin", "健診代行株式会社")
+    editor = member(django_user_model, organization, Membership.Role.EDITOR, "kenshin-editor")
+    client = logged_in(editor)
+    response = ask(client, organization.sheet, "初版の公開をお願いします。")
+    assert response.status_code == 302
+    page = client.get(response["Location"]).content.decode()
+    assert "メールで知らせられる公開責任者（メールアドレスのある有効な担当者）がいません" in page
+    assert "初版のため、すべての内容が公開されます。" in page
