@@ -322,6 +322,7 @@ class DisclosureSheetAdmin(ScopedHistoryAdmin):
         context["draft_actions"] = {
             "sheet": reverse("admin:disclosures_disclosuresheet_change", args=[sheet.pk]),
             "checklist": reverse("admin:checklist_checklist_change", args=[sheet.checklist_id]),
+            "request": reverse("admin:disclosures_disclosuresheet_request", args=[sheet.pk]),
             "publish": reverse("admin:disclosures_disclosuresheet_publish", args=[sheet.pk]),
         }
         return TemplateResponse(request, "disclosures/publication_detail.html", context)
