@@ -494,3 +494,13 @@ def test_asking_with_no_publisher_to_mail_says_so(django_user_model, official_te
     page = client.get(response["Location"]).content.decode()
     assert "メールで知らせられる公開責任者（メールアドレスのある有効な担当者）がいません" in page
     assert "初版のため、すべての内容が公開されます。" in page
+
+
+def test_the_database_holds_at_most_one_open_request_per_organisation(sheet, people):
+    from django.db import IntegrityError, transaction
+
+    publication_request = asked(sheet, people["editor"])
+    publication_request.pk = None
+    with pytest.raises(IntegrityError), transaction.atomic():
+        publication_request.save()
+    assert PublicationRequest.objects.count() == 1
