@@ -19,12 +19,27 @@ from .diff import diff_snapshots
 from .display import document_context
 from .draft_state import draft_state, with_draft_state
 from .formatting import box, japanese_date
-from .forms import AnswerForm, DisclosureSheetForm, PublishForm
+from .forms import AnswerForm, DisclosureSheetForm, PublicationRequestForm, PublishForm, ReturnRequestForm
 from .layout import COMPLIANCE_FIELD, SHEET_LAYOUT, field_label, field_notes
-from .models import DisclosureSheet, Membership, Organization, Publication
+from .models import DisclosureSheet, Membership, Organization, Publication, PublicationRequest
 from .notes import SHEET_NOTES, note_marker
-from .permissions import is_member, publish_refusal
-from .publishing import NothingChanged, PublishError, draft_problems, publication_outcome, publish
+from .permissions import four_eyes_refusal, is_member, may_publish, publish_refusal
+from .publishing import (
+    DRAFT_CHANGED_SINCE_REQUEST,
+    NothingChanged,
+    PublishError,
+    draft_problems,
+    publication_outcome,
+    publish,
+)
+from .review import (
+    RequestError,
+    ask_for_publication,
+    draft_changed_since,
+    open_request_of,
+    return_request,
+    withdraw_request,
+)
 from .snapshot import build_snapshot
 
 
@@ -148,7 +163,7 @@ class MembershipInline(admin.TabularInline):
 class OrganizationForm(forms.ModelForm):
     class Meta:
         model = Organization
-        fields = ["slug", "name"]
+        fields = ["slug", "name", "four_eyes"]
 
     def clean(self):
         cleaned_data = super().clean()
@@ -173,6 +188,11 @@ class OrganizationAdmin(ScopedHistoryAdmin):
     search_fields = ["name", "slug", "sheet__name", "sheet__agency_code"]
     readonly_fields = ["draft_links", "publication_state", "created_at"]
     inlines = [MembershipInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        # Members see the organisation read-only, four eyes included.
+        fields = super().get_readonly_fields(request, obj)
+        return fields if request.user.is_superuser else [*fields, "four_eyes"]
 
     class Media:
         css = {"all": ["admin_extra/organizations.css"]}
@@ -297,6 +317,11 @@ class DisclosureSheetAdmin(ScopedHistoryAdmin):
                 self.admin_site.admin_view(self.publish_view),
                 name="disclosures_disclosuresheet_publish",
             ),
+            path(
+                "<int:pk>/request/",
+                self.admin_site.admin_view(self.request_publication_view),
+                name="disclosures_disclosuresheet_request",
+            ),
             *super().get_urls(),
         ]
 
@@ -317,6 +342,7 @@ class DisclosureSheetAdmin(ScopedHistoryAdmin):
         context["draft_actions"] = {
             "sheet": reverse("admin:disclosures_disclosuresheet_change", args=[sheet.pk]),
             "checklist": reverse("admin:checklist_checklist_change", args=[sheet.checklist_id]),
+            "request": reverse("admin:disclosures_disclosuresheet_request", args=[sheet.pk]),
             "publish": reverse("admin:disclosures_disclosuresheet_publish", args=[sheet.pk]),
         }
         return TemplateResponse(request, "disclosures/publication_detail.html", context)
@@ -427,6 +453,10 @@ class DisclosureSheetAdmin(ScopedHistoryAdmin):
         refusal = publish_refusal(request.user, sheet.organization_id)
         if refusal:
             raise PermissionDenied(refusal)
+        refusal = four_eyes_refusal(request.user, sheet.organization_id)
+        if refusal:  # not forbidden: done another way, which the message names
+            messages.error(request, refusal)
+            return redirect("admin:disclosures_disclosuresheet_request", sheet.pk)
         live = (
             Publication.objects.filter(organization=sheet.organization_id)
             .select_related("organization")  # for its link
@@ -472,6 +502,63 @@ class DisclosureSheetAdmin(ScopedHistoryAdmin):
             "outcome": outcome,
         }
         return TemplateResponse(request, "admin/disclosures/publish.html", context)
+
+    def request_publication_view(self, request, pk):
+        """公開を依頼: the changes against the live version, a note, the button."""
+        sheet = self.get_sheet(request, pk)
+        live = (
+            Publication.objects.filter(organization=sheet.organization_id)
+            .select_related("organization")
+            .defer("pdf")
+            .current()
+            .first()
+        )
+        replaced = open_request_of(sheet.organization_id)
+        form = PublicationRequestForm(
+            request.POST or None, initial={"note": replaced.note if replaced else ""}
+        )
+        problems = draft_problems(sheet)
+        if request.method == "POST" and form.is_valid() and not problems:
+            try:
+                publication_request = ask_for_publication(sheet, user=request.user, **form.cleaned_data)
+            except RequestError as error:
+                problems = error.problems
+            else:
+                if publication_request.notified:
+                    messages.success(
+                        request,
+                        f"公開を依頼しました。公開責任者（{publication_request.notified}名）にメールで知らせます。",
+                    )
+                else:
+                    messages.warning(
+                        request,
+                        "公開を依頼しました。ただし、メールで知らせられる公開責任者（メールアドレスのある"
+                        "有効な担当者）がいません。管理者に公開責任者の登録を依頼してください。",
+                    )
+                return redirect("admin:disclosures_publicationrequest_change", publication_request.pk)
+        if not problems:
+            try:
+                publication_outcome(sheet)
+            except PublishError as error:
+                problems = error.problems
+        changes = diff_snapshots(live.snapshot, build_snapshot(sheet)) if live and not problems else None
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"{sheet} の公開を依頼",
+            "sheet": sheet,
+            "live": live,
+            "form": form,
+            "problems": problems,
+            "changes": changes,
+            "replaced": replaced,
+        }
+        return TemplateResponse(request, "admin/disclosures/request_publication.html", context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        sheet = self.get_reachable_object(request, object_id)
+        extra_context = {**(extra_context or {}), "open_request": open_request_of(sheet.organization_id)}
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def has_add_permission(self, request):
         return False  # a sheet comes with its organisation: exactly one each
@@ -741,3 +828,150 @@ class PublicationAdmin(OrganizationScopedAdmin):
         return format_html(
             '<a href="{}">第{}版を表示</a>', publication.get_absolute_url(), publication.number
         )
+
+
+@admin.register(PublicationRequest)
+class PublicationRequestAdmin(ScopedHistoryAdmin):
+    """公開依頼: members see their organisations' requests; the request's page shows
+    the requested content against the live version and the steps this user may take
+    (公開 and 差し戻し for a 公開責任者, 取り下げ for the requester)."""
+
+    list_display = ["organization", "status", "requested_by", "requested_at", "decided_by", "version"]
+    list_select_related = ["organization", "requested_by", "decided_by", "publication"]
+    list_filter = ["status", "organization"]
+    search_fields = ["organization__name", "organization__slug", "note", "comment"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("snapshot")
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("<int:pk>/publish/", view(self.publish_view), name="disclosures_publicationrequest_publish"),
+            path("<int:pk>/return/", view(self.return_view), name="disclosures_publicationrequest_return"),
+            path(
+                "<int:pk>/withdraw/", view(self.withdraw_view), name="disclosures_publicationrequest_withdraw"
+            ),
+            *super().get_urls(),
+        ]
+
+    def has_add_permission(self, request):
+        return False  # asked for from the draft's page (公開を依頼)
+
+    def has_change_permission(self, request, obj=None):
+        return False  # changed only by its steps
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="公開した版", ordering="publication__number")
+    def version(self, publication_request):
+        publication = publication_request.publication
+        return f"第{publication.number}版" if publication else "—"
+
+    def get_request(self, request, pk):
+        publication_request = self.get_reachable_object(request, pk)
+        publication_request.refresh_from_db(fields=["snapshot"])
+        return publication_request
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        return self.request_page(request, self.get_request(request, object_id))
+
+    def request_page(self, request, publication_request, *, publish_form=None, return_form=None, problems=()):
+        """The request as a 公開責任者 reviews it, with the forms of the steps allowed."""
+        organization_id = publication_request.organization_id
+        sheet = DisclosureSheet.objects.select_related("organization", "checklist__template").get(
+            organization=organization_id
+        )
+        live = (
+            Publication.objects.filter(organization=organization_id)
+            .select_related("organization")
+            .defer("pdf")
+            .current()
+            .first()
+        )
+        is_open = publication_request.is_open
+        changed = is_open and draft_changed_since(publication_request, sheet)
+        publisher = may_publish(request.user, organization_id)
+        refusal = None
+        if is_open and publisher:
+            refusal = publish_refusal(request.user, organization_id) or four_eyes_refusal(
+                request.user, organization_id, publication_request
+            )
+        may_publish_now = is_open and publisher and not changed and not refusal
+        if may_publish_now and publish_form is None:
+            publish_form = PublishForm(
+                initial={"change_note": publication_request.note}, first_publication=live is None
+            )
+        requested = publication_request.snapshot
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": str(publication_request),
+            "request_obj": publication_request,
+            "sheet": sheet,
+            "live": live,
+            "changes": diff_snapshots(live.snapshot, requested) if live else None,
+            "changed": changed,
+            "changed_message": DRAFT_CHANGED_SINCE_REQUEST,
+            "changes_since": diff_snapshots(requested, build_snapshot(sheet)) if changed else None,
+            "refusal": refusal,
+            "publish_form": publish_form if may_publish_now else None,
+            "return_form": (return_form or ReturnRequestForm()) if is_open and publisher else None,
+            "may_withdraw": is_open and publication_request.requested_by_id == request.user.pk,
+            "problems": problems,
+        }
+        return TemplateResponse(request, "admin/disclosures/publication_request.html", context)
+
+    def publish_view(self, request, pk):
+        publication_request = self.get_request(request, pk)
+        if request.method != "POST":
+            return redirect("admin:disclosures_publicationrequest_change", pk)
+        organization_id = publication_request.organization_id
+        if not may_publish(request.user, organization_id):
+            raise PermissionDenied("この代行機関の公開権限（公開責任者）がありません。")
+        sheet = DisclosureSheet.objects.select_related("organization").get(organization=organization_id)
+        first = not Publication.objects.filter(organization=organization_id).exists()
+        form = PublishForm(request.POST, first_publication=first)
+        if not form.is_valid():
+            return self.request_page(request, publication_request, publish_form=form)
+        try:
+            publication = publish(sheet, user=request.user, request=publication_request, **form.cleaned_data)
+        except PermissionDenied as refusal:  # four eyes, or a login without the code
+            return self.request_page(request, publication_request, problems=[str(refusal)])
+        except PublishError as error:
+            return self.request_page(request, publication_request, publish_form=form, problems=error.problems)
+        messages.success(
+            request,
+            f"公開依頼を承認し、第{publication.number}版を公開しました"
+            f"（最終更新日: 概要 {japanese_date(publication.sheet_updated_on)}、"
+            f"チェックリスト {japanese_date(publication.checklist_updated_on)}）。",
+        )
+        return redirect("admin:disclosures_publicationrequest_change", pk)
+
+    def return_view(self, request, pk):
+        publication_request = self.get_request(request, pk)
+        if request.method != "POST":
+            return redirect("admin:disclosures_publicationrequest_change", pk)
+        if not may_publish(request.user, publication_request.organization_id):
+            raise PermissionDenied("差し戻しできるのは、この代行機関の公開責任者です。")
+        form = ReturnRequestForm(request.POST)
+        if not form.is_valid():
+            return self.request_page(request, publication_request, return_form=form)
+        try:
+            return_request(publication_request, user=request.user, **form.cleaned_data)
+        except RequestError as error:
+            return self.request_page(request, publication_request, return_form=form, problems=error.problems)
+        messages.success(request, "公開依頼を差し戻しました。依頼者にメールで知らせます。")
+        return redirect("admin:disclosures_publicationrequest_change", pk)
+
+    def withdraw_view(self, request, pk):
+        publication_request = self.get_request(request, pk)
+        if request.method != "POST":
+            return redirect("admin:disclosures_publicationrequest_change", pk)
+        try:
+            withdraw_request(publication_request, user=request.user)
+        except RequestError as error:
+            return self.request_page(request, publication_request, problems=error.problems)
+        messages.success(request, "公開依頼を取り下げました。")
+        return redirect("admin:disclosures_publicationrequest_change", pk)

@@ -1,10 +1,11 @@
 from django import forms
+from django.core.validators import MaxLengthValidator
 
 from checklist.models import Answer
 from disclosure_portal.text_limits import CHANGE_NOTE_MAX_LENGTH, FREE_TEXT_MAX_LINES, MaxLinesValidator
 
 from .layout import field_label
-from .models import DisclosureSheet, validate_no_control_characters
+from .models import DisclosureSheet, PublicationRequest, validate_no_control_characters
 
 
 class SingleChoiceRadioSelect(forms.RadioSelect):
@@ -109,3 +110,47 @@ class PublishForm(forms.Form):
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.disable_csrf = True
+
+
+def crispy_helper():
+    """The admin's templates give the <form> and the CSRF token; crispy lays out the fields."""
+    from crispy_forms.helper import FormHelper
+
+    helper = FormHelper()
+    helper.form_tag = False
+    helper.disable_csrf = True
+    return helper
+
+
+def request_text_field(name, *, required_message, rows=3):
+    """A text of a publication request, with its model field's label, limits and validators."""
+    field = PublicationRequest._meta.get_field(name)
+    return forms.CharField(
+        label=field.verbose_name,
+        max_length=field.max_length,
+        widget=forms.Textarea(attrs={"rows": rows}),
+        help_text=field.help_text,
+        error_messages={"required": required_message},
+        # max_length gives the form its own length check: the model's is not repeated.
+        validators=[v for v in field.validators if not isinstance(v, MaxLengthValidator)],
+    )
+
+
+class PublicationRequestForm(forms.Form):
+    """公開を依頼: the note the 公開責任者 read (and later the change note's first words)."""
+
+    note = request_text_field("note", required_message="依頼メモを入力してください。")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = crispy_helper()
+
+
+class ReturnRequestForm(forms.Form):
+    """差し戻し: why, for the requester."""
+
+    comment = request_text_field("comment", required_message="差し戻しの理由（コメント）を入力してください。")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = crispy_helper()

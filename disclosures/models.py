@@ -78,6 +78,12 @@ class Organization(models.Model):
         verbose_name="担当者",
         blank=True,
     )
+    four_eyes = models.BooleanField(
+        "自分の依頼を自分で承認できない（4つの目）",
+        default=False,
+        help_text="オンにすると、公開は別の担当者の公開依頼を公開責任者が承認したときだけできます。"
+        "自分の依頼を承認することも、依頼なしで公開することもできなくなります。",
+    )
     created_at = models.DateTimeField("登録日時", auto_now_add=True)
     history = HistoricalRecords(verbose_name="代行機関の変更履歴")
 
@@ -671,3 +677,97 @@ def refuse_overwriting_a_publication(sender, instance, raw, using, **kwargs):
         raise ValueError(
             f"公開版（id={instance.pk}）は既にあり、変更できません。公開版は上書きも削除もできません。"
         )
+
+
+class PublicationRequest(models.Model):
+    """公開を依頼: a member asks the organisation's 公開責任者 to publish the draft as
+    it is now. The draft's digests are recorded, so that only that content can be
+    published from the request (disclosures/review.py; publishing.PublishAction).
+
+    At most one open request per organisation: a new request replaces the open one.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", "承認待ち"
+        PUBLISHED = "published", "承認・公開済"
+        RETURNED = "returned", "差し戻し"
+        WITHDRAWN = "withdrawn", "取り下げ"
+        REPLACED = "replaced", "新しい依頼に置き換え"
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="publication_requests", verbose_name="代行機関"
+    )
+    status = models.CharField("状態", max_length=20, choices=Status.choices, default=Status.OPEN)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="publication_requests",
+        verbose_name="依頼者",
+    )
+    requested_at = models.DateTimeField("依頼日時")
+    note = models.TextField(
+        "依頼メモ",
+        max_length=CHANGE_NOTE_MAX_LENGTH,
+        validators=[validate_printable, *text_validators(CHANGE_NOTE_MAX_LENGTH, FREE_TEXT_MAX_LINES)],
+        help_text="何を変更したか、公開責任者に伝えることを書きます。公開時の「変更内容」の初期値になります。",
+    )
+    # The draft as it was asked for: its digests decide whether it changed since.
+    snapshot = models.JSONField("依頼時の下書き（スナップショット）")
+    sheet_digest = models.CharField("依頼時の概要の内容ダイジェスト", max_length=64)
+    checklist_digest = models.CharField("依頼時のチェックリストの内容ダイジェスト", max_length=64)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="対応者",
+    )
+    decided_at = models.DateTimeField("対応日時", null=True, blank=True)
+    comment = models.TextField(
+        "差し戻しコメント",
+        max_length=CHANGE_NOTE_MAX_LENGTH,
+        blank=True,
+        validators=[
+            validate_no_control_characters,
+            *text_validators(CHANGE_NOTE_MAX_LENGTH, FREE_TEXT_MAX_LINES),
+        ],
+    )
+    publication = models.OneToOneField(
+        Publication,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="request",
+        verbose_name="公開した版",
+    )
+    history = HistoricalRecords(verbose_name="公開依頼の履歴", excluded_fields=["snapshot"])
+
+    class Meta:
+        verbose_name = "公開依頼"
+        verbose_name_plural = "公開依頼"
+        ordering = ["-requested_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization"],
+                condition=models.Q(status="open"),
+                name="one_open_request_per_organization",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.organization} の公開依頼（{self.get_status_display()}）"
+
+    @property
+    def is_open(self):
+        return self.status == self.Status.OPEN
+
+    @property
+    def digests(self):
+        return self.sheet_digest, self.checklist_digest
+
+    def save_step(self, user, step):
+        """Save one step of the request: its history row names the actor and the step."""
+        self._history_user = user
+        self._change_reason = step
+        self.save()

@@ -1,12 +1,13 @@
 """Who may do what with an organisation's drafts and versions.
 
 Superusers: everything. Members: 編集者 edit the drafts, 公開責任者 edit and
-publish, each only for the organisations they belong to.
+publish, each only for the organisations they belong to. An organisation with
+four eyes (Organization.four_eyes) publishes only from another person's request.
 """
 
 from django.conf import settings
 
-from .models import Membership
+from .models import Membership, Organization
 
 
 def roles_of(user):
@@ -43,4 +44,25 @@ def publish_refusal(user, organization_id):
             "公開するには二段階認証（確認コード）でログインしてください。"
             "認証アプリの登録は管理者に依頼してください。"
         )
+    return None
+
+
+FOUR_EYES_OWN_REQUEST = (
+    "自分の依頼は自分で承認・公開できません（4つの目）。この代行機関の別の公開責任者が承認してください。"
+)
+FOUR_EYES_NO_REQUEST = (
+    "この代行機関では、公開は別の担当者の公開依頼を承認して行います（4つの目）。"
+    "「公開を依頼」から依頼し、別の公開責任者が承認してください。"
+)
+
+
+def four_eyes_refusal(user, organization_id, request=None):
+    """Why four eyes forbid `user` to publish (from `request`, a PublicationRequest,
+    or from none), or None. Superusers too: the rule is the organisation's."""
+    if user is None or not Organization.objects.filter(pk=organization_id, four_eyes=True).exists():
+        return None
+    if request is None:
+        return FOUR_EYES_NO_REQUEST
+    if request.requested_by_id == user.pk:
+        return FOUR_EYES_OWN_REQUEST
     return None

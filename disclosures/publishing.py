@@ -3,7 +3,8 @@
 One transaction: validate the whole draft (every problem listed), build the
 snapshot, number the version under a lock on the organisation, decide each
 document's 最終更新日, freeze the artefacts. Called by the admin and by
-load_example alike.
+load_example alike. Published from a request (disclosures/review.py), only the
+content that was asked for is published, and the request is closed with it.
 """
 
 import logging
@@ -19,11 +20,13 @@ from .models import (
     DisclosureSheet,
     Organization,
     Publication,
+    PublicationRequest,
     validate_no_control_characters,
 )
 from .pdf import PdfRenderError, pdf_sha256
 from .pdf.document import render_publication_pdf
-from .permissions import publish_refusal
+from .permissions import four_eyes_refusal, publish_refusal
+from .request_mail import mail_published
 from .signing import PdfSigningError, sign_pdf
 from .snapshot import build_snapshot, document_digests, sha256_of
 
@@ -45,6 +48,12 @@ class NothingChanged(PublishError):
     pass
 
 
+DRAFT_CHANGED_SINCE_REQUEST = (
+    "依頼後に下書きが変更されています。依頼された内容と違うため、この依頼からは公開できません。"
+    "変更後の内容で公開を依頼し直してください。"
+)
+
+
 def draft_problems(sheet):
     """Every reason the draft (sheet and checklist) cannot be published."""
     problems = []
@@ -60,14 +69,20 @@ def draft_problems(sheet):
 
 
 class PublishAction:
-    def __init__(self, sheet, *, user=None, change_note="", effective_date=None):
+    def __init__(self, sheet, *, user=None, change_note="", effective_date=None, request=None):
         self.sheet = sheet
         self.user = user  # None: the system itself (load_example)
         self.change_note = change_note.strip()
         self.effective_date = effective_date
+        self.request = request  # the PublicationRequest reviewed, when published from one
 
     def check(self):
-        refusal = self.user and publish_refusal(self.user, self.sheet.organization_id)
+        if self.request is not None and self.request.organization_id != self.sheet.organization_id:
+            raise PermissionDenied("この公開依頼はこの代行機関のものではありません。")
+        refusal = self.user and (
+            publish_refusal(self.user, self.sheet.organization_id)
+            or four_eyes_refusal(self.user, self.sheet.organization_id, self.request)
+        )
         if refusal:
             raise PermissionDenied(refusal)
 
@@ -79,6 +94,7 @@ class PublishAction:
         sheet = DisclosureSheet.objects.select_related("organization", "checklist__template").get(
             pk=self.sheet.pk
         )
+        request = self._locked_request()
         problems = draft_problems(sheet)
         if not self.change_note:
             problems.append("変更内容を入力してください。")
@@ -93,6 +109,8 @@ class PublishAction:
 
         snapshot = build_snapshot(sheet)
         sheet_digest, checklist_digest = document_digests(snapshot)
+        if request is not None and request.digests != (sheet_digest, checklist_digest):
+            raise PublishError([DRAFT_CHANGED_SINCE_REQUEST])
         # Only its number, digests and dates are compared: not its snapshot or PDF.
         previous = organization.publications.defer("snapshot", "pdf").current().first()
         published_at = timezone.now()
@@ -140,12 +158,51 @@ class PublishAction:
         logger.info(
             "Published %s version %s by %s", organization.slug, publication.number, self.user or "system"
         )
+        self._close_request(request, publication)
         # Forgotten now and again when the version is committed: whatever a request
         # in between reads is kept under a generation the second bump ends.
         forget_current_version(organization.slug)
         transaction.on_commit(lambda: forget_current_version(organization.slug))
         transaction.on_commit(lambda: published.send(sender=Publication, publication=publication))
         return publication
+
+    def _locked_request(self):
+        """The request published from (None: none), read again under a lock: it must
+        still be open (not returned, withdrawn or replaced in the meantime)."""
+        if self.request is None:
+            return None
+        request = (
+            PublicationRequest.objects.select_for_update()
+            .filter(pk=self.request.pk, status=PublicationRequest.Status.OPEN)
+            .first()
+        )
+        if request is None:
+            status = PublicationRequest.objects.get(pk=self.request.pk).get_status_display()
+            raise PublishError([f"この公開依頼は「{status}」のため、公開できません。"])
+        return request
+
+    def _close_request(self, request, publication):
+        """The request published from is 承認・公開済. Published without one, the
+        organisation's open request is closed too when it asked for exactly this
+        content; one that asked for other content stays open (it says the draft changed)."""
+        if request is None:
+            request = (
+                PublicationRequest.objects.select_for_update()
+                .filter(
+                    organization=publication.organization_id,
+                    status=PublicationRequest.Status.OPEN,
+                    sheet_digest=publication.sheet_digest,
+                    checklist_digest=publication.checklist_digest,
+                )
+                .first()
+            )
+            if request is None:
+                return
+        request.status = PublicationRequest.Status.PUBLISHED
+        request.decided_by, request.decided_at = self.user, publication.published_at
+        request.publication = publication
+        request.save_step(self.user, f"承認・公開（第{publication.number}版）")
+        mail_published(request, publication, user=self.user)
 
     def _updated_on(self, previous, today, sheet_digest, checklist_digest):
         """Each document's 最終更新日 moves to today only when its own content changed."""
@@ -187,7 +244,9 @@ def publication_outcome(sheet, *, effective_date=None, snapshot=None):
     return ((previous.number + 1) if previous else 1, *dates)
 
 
-def publish(sheet, *, user=None, change_note, effective_date=None):
-    action = PublishAction(sheet, user=user, change_note=change_note, effective_date=effective_date)
+def publish(sheet, *, user=None, change_note, effective_date=None, request=None):
+    action = PublishAction(
+        sheet, user=user, change_note=change_note, effective_date=effective_date, request=request
+    )
     action.check()
     return action.execute()

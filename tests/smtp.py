@@ -9,6 +9,7 @@ import email
 import email.policy
 import socket
 import threading
+from unittest import mock
 
 from django.core.management import call_command
 
@@ -48,5 +49,11 @@ def free_port():
 
 
 def run_queued_tasks():
-    """Every task due now, as `manage.py db_worker` runs them; returns nothing."""
-    call_command("db_worker", batch=True, no_startup_delay=True, verbosity=0, reload=False)
+    """Every task due now, as `manage.py db_worker` runs them; returns nothing.
+
+    The worker's close_old_connections() would close the test's connection, which
+    is inside the test's transaction (autocommit off): on PostgreSQL the test would
+    lose its connection (SQLite's in-memory test database is never closed). A test
+    keeps its connection; the worker's own runs still check theirs."""
+    with mock.patch("django_tasks_db.management.commands.db_worker.close_old_connections"):
+        call_command("db_worker", batch=True, no_startup_delay=True, verbosity=0, reload=False)

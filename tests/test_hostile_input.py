@@ -26,8 +26,9 @@ from pypdf import PdfReader
 from simple_history.admin import SimpleHistoryAdmin
 
 from checklist.models import Answer, Checklist, ChecklistTemplate, Item
-from disclosures.models import DisclosureSheet, Organization, Publication
+from disclosures.models import DisclosureSheet, Organization, Publication, PublicationRequest
 from disclosures.pdf import PdfRenderError
+from disclosures.review import ask_for_publication
 
 from .factories import (
     change_sheet,
@@ -1198,12 +1199,25 @@ HISTORY_ADMINS = sorted(
 
 
 def test_history_admins_are_the_audited_models():
-    assert HISTORY_ADMINS == ["disclosures.DisclosureSheet", "disclosures.Organization"]
+    assert HISTORY_ADMINS == [
+        "disclosures.DisclosureSheet",
+        "disclosures.Organization",
+        "disclosures.PublicationRequest",
+    ]
+
+
+def audited(model, sheet, user):
+    """The model, with at least one object and its history row (a publication
+    request is asked for when there is none)."""
+    if model is PublicationRequest and not model.objects.exists():
+        change_sheet(sheet, hours_system="24時間")
+        ask_for_publication(sheet, user=user, note="確認をお願いします。")
+    return model
 
 
 @pytest.mark.parametrize("label", HISTORY_ADMINS)
-def test_history_versions_with_a_malformed_id_are_not_found(staff, sheet, label):
-    model = REGISTERED_ADMINS[label].model
+def test_history_versions_with_a_malformed_id_are_not_found(staff, superuser, sheet, label):
+    model = audited(REGISTERED_ADMINS[label].model, sheet, superuser)
     obj = model.objects.first()
     opts = model._meta
     for version_id in HOSTILE_HISTORY_IDS:
@@ -1214,8 +1228,8 @@ def test_history_versions_with_a_malformed_id_are_not_found(staff, sheet, label)
 
 
 @pytest.mark.parametrize("label", HISTORY_ADMINS)
-def test_history_version_of_a_malformed_object_id_is_not_found(staff, sheet, label):
-    model = REGISTERED_ADMINS[label].model
+def test_history_version_of_a_malformed_object_id_is_not_found(staff, superuser, sheet, label):
+    model = audited(REGISTERED_ADMINS[label].model, sheet, superuser)
     record = model.history.first()
     opts = model._meta
     for object_id in HOSTILE_HISTORY_IDS:

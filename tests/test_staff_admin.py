@@ -257,11 +257,12 @@ def test_organization_list_costs_the_same_queries_with_5_changed_organizations(s
 # --- d. the preview links to editing and publishing ---------------------------
 
 
-def test_preview_links_to_edit_and_to_publish(staff_client, sheet):
+def test_preview_links_to_edit_to_ask_for_publication_and_to_publish(staff_client, sheet):
     page = page_of(staff_client.get(reverse("admin:disclosures_disclosuresheet_preview", args=[sheet.pk])))
     for url in (
         sheet_url(sheet),
         checklist_url(sheet.checklist),
+        reverse("admin:disclosures_disclosuresheet_request", args=[sheet.pk]),
         reverse("admin:disclosures_disclosuresheet_publish", args=[sheet.pk]),
     ):
         assert f'href="{url}"' in page
