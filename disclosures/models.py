@@ -46,6 +46,7 @@ def validate_slug_not_reserved(value):
         "static",
         "media",
         "verify",
+        "subscribe",
         "favicon.ico",
         "robots.txt",
         settings.ADMIN_URL.split("/")[0],

@@ -27,7 +27,7 @@ from .public_cache import accepts_gzip
 logger = logging.getLogger(__name__)
 
 # Bumped when the templates change, so cached pages of old versions are rebuilt.
-RENDERING_REVISION = "2"
+RENDERING_REVISION = "3"
 
 
 def get_publication(slug, number=None):
