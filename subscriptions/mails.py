@@ -6,10 +6,13 @@ and in the List-Unsubscribe / List-Unsubscribe-Post headers (RFC 8058).
 """
 
 from django.urls import reverse
+from django_tasks.base import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
 
-from disclosure_portal.mail import absolute_url, queue_email
+from disclosure_portal.mail import absolute_url, queue_email, send_email
 from disclosures.formatting import japanese_date_time
 
+from .models import Subscription
 from .tokens import CONFIRMATION_MAX_AGE, confirmation_token, unsubscribe_token
 
 SUBJECT_PREFIX = "【代行機関 重要事項の開示】"
@@ -105,3 +108,16 @@ def queue_new_version(publication, email, subscriptions):
         body="\n".join(lines) + "\n",
         headers=unsubscribe_headers(subscriptions[0]),
     )
+
+
+def forget_address(email):
+    """Once `email` has no subscription left, the mail queue's records of the mails
+    sent to it from here (sent, failed, or waiting for a retry: none is to go out
+    any more) are deleted with it; a mail being sent right now keeps its record."""
+    if Subscription.objects.filter(email__iexact=email).exists():
+        return
+    DBTaskResult.objects.filter(
+        task_path=send_email.module_path,
+        args_kwargs__kwargs__to__iexact=email,
+        args_kwargs__kwargs__subject__startswith=SUBJECT_PREFIX,
+    ).exclude(status=TaskResultStatus.RUNNING).delete()

@@ -26,7 +26,7 @@ from disclosures.models import Organization
 
 from . import throttle
 from .forms import ConfirmForm, SubscribeForm
-from .mails import queue_confirmation, scope_name
+from .mails import forget_address, queue_confirmation, scope_name
 from .models import Subscription
 from .tokens import CONFIRMATION_MAX_AGE, InvalidLink, read_confirmation_token, read_unsubscribe_token
 
@@ -114,9 +114,13 @@ def unsubscribe(request, token):
     subscription = Subscription.objects.filter(pk=subscription_id).select_related("organization").first()
     scope = None
     if subscription is not None:
-        organization = subscription.organization
-        publication = organization and current_publication(organization.slug)
-        scope = scope_name(publication.title if publication else organization and organization.name)
+        title = None  # every organisation
+        if subscription.organization is not None:
+            publication = current_publication(subscription.organization.slug)
+            title = publication.title if publication else subscription.organization.name
+        scope = scope_name(title)
         if request.method != "HEAD":  # a HEAD only looks
-            subscription.delete()
+            with transaction.atomic():
+                subscription.delete()
+                forget_address(subscription.email)
     return render(request, "subscriptions/unsubscribed.html", {"scope": scope})

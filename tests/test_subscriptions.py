@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from disclosure_portal.mail import queue_email
 from disclosures.models import Publication, PublicationQuerySet
 from disclosures.publishing import NothingChanged, publish
 from subscriptions import throttle
@@ -334,6 +335,23 @@ def test_the_unsubscribe_link_deletes_the_subscription_at_once(client, example_o
     new_version(example_org, "もう一度更新しました。")
     run_queued_tasks()
     assert smtp_server.messages == []
+
+
+def test_unsubscribing_deletes_the_address_from_the_mail_queue_records_too(client, example_org, smtp_server):
+    subscribed(client, smtp_server, "tanaka@example.jp")
+    subscribed(client, smtp_server, "suzuki@example.jp")
+    new_version(example_org)
+    run_queued_tasks()
+    queue_email(to="tanaka@example.jp", subject="公開を依頼しました", body="staff mail")  # not ours to delete
+    url = [m for m in smtp_server.to("tanaka@example.jp") if m["List-Unsubscribe"]][-1]["List-Unsubscribe"]
+
+    client.get(url.strip().strip("<>").removeprefix(SITE))
+
+    addressed = [task.args_kwargs["kwargs"] for task in mail_tasks()]
+    assert [(m["to"], m["subject"]) for m in addressed if m["to"] == "tanaka@example.jp"] == [
+        ("tanaka@example.jp", "公開を依頼しました")
+    ]
+    assert any(m["to"] == "suzuki@example.jp" for m in addressed)
 
 
 def test_one_click_unsubscribe_by_post_as_rfc_8058_asks(example_org, smtp_server):
