@@ -15,13 +15,19 @@ from disclosures.formatting import japanese_date_time
 from .models import Subscription
 from .tokens import CONFIRMATION_MAX_AGE, confirmation_token, unsubscribe_token
 
+# Every subject of this app's mails begins with it (forget_address() finds them by it).
 SUBJECT_PREFIX = "【代行機関 重要事項の開示】"
 ALL_ORGANIZATIONS = "すべての代行機関"
 
 
+def one_line(text):
+    """For a subject: a header must not break (機関名 may hold line breaks)."""
+    return " ".join(text.split())
+
+
 def scope_name(title):
     """What is subscribed to, as the mails and pages name it."""
-    return f"「{title}」" if title else ALL_ORGANIZATIONS
+    return f"「{one_line(title)}」" if title else ALL_ORGANIZATIONS
 
 
 def unsubscribe_url(subscription):
@@ -85,7 +91,7 @@ def queue_new_version(publication, email, subscriptions):
     number = publication.number
     slug = organization.slug
     lines = [
-        f"{publication.title} が重要事項の開示を更新しました。",
+        f"{one_line(publication.title)} が重要事項の開示を更新しました。",
         f"第{number}版（{japanese_date_time(publication.published_at)}公開）",
         "",
         "変更内容:",
@@ -104,7 +110,7 @@ def queue_new_version(publication, email, subscriptions):
         lines += unsubscribe_lines(subscription, publication.title if subscription.organization_id else None)
     queue_email(
         to=email,
-        subject=f"{SUBJECT_PREFIX}{publication.title} 第{number}版を公開しました",
+        subject=f"{SUBJECT_PREFIX}{one_line(publication.title)} 第{number}版を公開しました",
         body="\n".join(lines) + "\n",
         headers=unsubscribe_headers(subscriptions[0]),
     )

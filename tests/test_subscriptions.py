@@ -245,6 +245,18 @@ def test_the_first_version_of_a_new_agency_mails_the_subscribers_of_all(client, 
     assert "/diff/" not in body, "a first version has no previous one to compare with"
 
 
+def test_a_name_with_a_line_break_gives_a_one_line_subject(client, example_org, smtp_server):
+    subscribed(client, smtp_server, "tanaka@example.jp")
+    smtp_server.messages.clear()
+    change_sheet(example_org.sheet, name="株式会社\nQOLead")
+    publish(example_org.sheet, change_note="名称を2行にしました。")
+    run_queued_tasks()
+
+    (mail,) = smtp_server.messages
+    assert mail["Subject"].strip() == "【代行機関 重要事項の開示】株式会社 QOLead 第2版を公開しました"
+    assert "株式会社 QOLead が重要事項の開示を更新しました。" in smtp_server.body(mail)
+
+
 def test_a_failing_mail_server_does_not_fail_publish(client, example_org, smtp_server, settings):
     subscribed(client, smtp_server, "tanaka@example.jp")
     settings.EMAIL_PORT = free_port()  # nobody listens there
