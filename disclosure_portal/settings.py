@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "disclosure_portal.apps.TasksDatabaseConfig",  # django_tasks_db: the queue and `db_worker`
     "checklist",
     "disclosures",
+    "subscriptions",
 ]
 
 MIDDLEWARE = [
@@ -176,7 +177,8 @@ PDF_SIGNING_P12 = env.str(
 )
 PDF_SIGNING_PASSWORD = env.str("DJANGO_PDF_SIGNING_PASSWORD", default="development" if DEBUG else "")
 
-CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
+# bootstrap5 in the admin; "portal" (templates/portal/) on public pages, styled by portal.css.
+CRISPY_ALLOWED_TEMPLATE_PACKS = ("bootstrap5", "portal")
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 # --- Security (production defaults pass `manage.py check --deploy`) ---------

@@ -4,5 +4,6 @@ from django.urls import include, path
 
 urlpatterns = [
     path(settings.ADMIN_URL, admin.site.urls),
+    path("", include("subscriptions.urls")),  # first: /subscribe/ is no organisation
     path("", include("disclosures.urls")),
 ]

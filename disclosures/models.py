@@ -47,6 +47,7 @@ def validate_slug_not_reserved(value):
         "media",
         "verify",
         "compare",
+        "subscribe",
         "favicon.ico",
         "robots.txt",
         settings.ADMIN_URL.split("/")[0],

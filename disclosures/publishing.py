@@ -14,6 +14,8 @@ from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
+from subscriptions.notify import notify_subscribers
+
 from .current_version import forget_current_version
 from .formatting import japanese_date
 from .models import (
@@ -159,6 +161,8 @@ class PublishAction:
             "Published %s version %s by %s", organization.slug, publication.number, self.user or "system"
         )
         self._close_request(request, publication)
+        # Enqueued in this transaction (a rolled-back publish mails no one); never raises.
+        notify_subscribers(publication)
         # Forgotten now and again when the version is committed: whatever a request
         # in between reads is kept under a generation the second bump ends.
         forget_current_version(organization.slug)

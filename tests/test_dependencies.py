@@ -20,7 +20,7 @@ from django.conf import settings
 
 ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-PORTAL_DIRS = ("disclosures", "checklist", "disclosure_portal")
+PORTAL_DIRS = ("disclosures", "checklist", "disclosure_portal", "subscriptions")
 
 
 def normalize(name):

@@ -14,7 +14,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ("disclosures", "checklist", "disclosure_portal")
+APPS = ("disclosures", "checklist", "disclosure_portal", "subscriptions")
 
 
 def project_modules():

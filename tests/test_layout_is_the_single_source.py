@@ -16,7 +16,7 @@ from disclosures.models import DisclosureSheet
 from disclosures.notes import note_help
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCE_DIRS = ("disclosures", "checklist", "disclosure_portal", "templates", "scripts")
+SOURCE_DIRS = ("disclosures", "checklist", "disclosure_portal", "subscriptions", "templates", "scripts")
 
 
 def source_files():
