@@ -33,6 +33,7 @@ from disclosure_portal.text_limits import (
 from disclosure_portal.validators import validate_no_control_characters, validate_printable  # noqa: F401
 
 from .digests import sha256_of
+from .directory_facts import ChecklistSummary
 from .fields import ChoiceListField, URLField
 from .layout import field_caption, field_label, form_texts, row_labels
 from .pdf import pdf_sha256
@@ -46,6 +47,7 @@ def validate_slug_not_reserved(value):
         "static",
         "media",
         "verify",
+        "feed",
         "favicon.ico",
         "robots.txt",
         settings.ADMIN_URL.split("/")[0],
@@ -669,4 +671,53 @@ def refuse_overwriting_a_publication(sender, instance, raw, using, **kwargs):
     if raw and instance.pk is not None and sender._base_manager.using(using).filter(pk=instance.pk).exists():
         raise ValueError(
             f"公開版（id={instance.pk}）は既にあり、変更できません。公開版は上書きも削除もできません。"
+        )
+
+
+class DirectoryEntry(models.Model):
+    """What the directory (/) filters, searches and shows of a version, computed once
+    from its snapshot when it is published (disclosures/directory_facts.py).
+
+    Derived data, not part of the version: it can be rebuilt from the snapshot at
+    any time (the data migration that introduced it did so).
+    """
+
+    publication = models.OneToOneField(
+        Publication,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="directory_entry",
+        verbose_name="公開版",
+    )
+    # Codes between bars (|insurer|institution|): a filter is a LIKE on "|insurer|".
+    service_targets = models.CharField(field_label("service_targets"), max_length=100, blank=True)
+    service_contents = models.CharField(field_label("service_contents"), max_length=100, blank=True)
+    service_contents_other = models.CharField(
+        field_label("service_contents_other"), max_length=SHORT_TEXT_MAX_LENGTH, blank=True
+    )
+    prefectures = models.CharField(field_label("facility_prefectures"), max_length=500, blank=True)
+    compliance = models.CharField(
+        field_label("guideline_compliance"), max_length=20, blank=True, db_index=True
+    )
+    checklist_total = models.PositiveIntegerField("チェック項目の数")
+    checklist_done = models.PositiveIntegerField("実施済の項目の数")
+    checklist_planned = models.PositiveIntegerField("実施予定の項目の数")
+    latest_planned_time = models.CharField("最終の実施予定", max_length=200, blank=True)
+    # Every published text value, normalised (NFKC, case folded), one per line.
+    search_text = models.TextField("検索用の文字列", blank=True)
+
+    class Meta:
+        verbose_name = "一覧の項目"
+        verbose_name_plural = "一覧の項目"
+
+    def __str__(self):
+        return str(self.publication_id)
+
+    @property
+    def checklist_summary(self):
+        return ChecklistSummary(
+            total=self.checklist_total,
+            done=self.checklist_done,
+            planned=self.checklist_planned,
+            latest_planned_time=self.latest_planned_time,
         )

@@ -14,8 +14,10 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from .current_version import forget_current_version
+from .directory_facts import directory_facts
 from .formatting import japanese_date
 from .models import (
+    DirectoryEntry,
     DisclosureSheet,
     Organization,
     Publication,
@@ -137,6 +139,8 @@ class PublishAction:
             title=sheet.name,
             classification=sheet.classification,
         )
+        # What the directory filters and searches, read from the snapshot once.
+        DirectoryEntry.objects.create(publication=publication, **directory_facts(snapshot))
         logger.info(
             "Published %s version %s by %s", organization.slug, publication.number, self.user or "system"
         )

@@ -19,8 +19,10 @@ from .notes import SHEET_INSTRUCTIONS, SHEET_NOTES, SHEET_TITLE, UPDATE_INSTRUCT
 SCHEMA_VERSION = 1
 
 
-def build_snapshot(sheet):
-    answers = list(sheet.checklist.ordered_answers())
+def build_snapshot(sheet, answers=None):
+    """The snapshot of the draft `sheet`; `answers` (its checklist's, in the form's
+    order, with their items, sections and notes) are read from the database if not given."""
+    answers = list(answers if answers is not None else sheet.checklist.ordered_answers())
     values = sheet_values(sheet)
     values[COMPLIANCE_FIELD] = compliance_of(a.status for a in answers) or ""
     return {
