@@ -14,6 +14,7 @@ from django.db.models import Q
 from checklist.models import Compliance
 
 from .directory_facts import normalize_for_search, split_joined
+from .formatting import japanese_date
 from .layout import COMPLIANCE_FIELD, field_label
 from .models import SERVICE_CONTENTS, SERVICE_TARGETS, Classification, Publication
 from .prefectures import PREFECTURES
@@ -74,21 +75,16 @@ def directory_queryset(filters):
     """The current versions that match `filters` (DirectoryFilterForm.filters()), by name."""
     publications = (
         Publication.objects.current()
+        .filter(directory_entry__isnull=False)  # made with every version, in the same transaction
         .select_related("organization", "directory_entry")
-        .only(
-            "organization__slug",
-            "number",
-            "title",
-            "classification",
-            "sheet_updated_on",
-            "checklist_updated_on",
-            *(f"directory_entry__{name}" for name in ENTRY_FIELDS),
-        )
-        .order_by("title", "organization__slug")
+        # Only columns stored before the snapshot and PDF in a version's row, and the
+        # entry's: reading the others would read ~50 KB per version (SQLite).
+        .only("organization__slug", "number", *(f"directory_entry__{name}" for name in ENTRY_FIELDS))
+        .order_by("directory_entry__title", "organization__slug")
     )
     conditions = Q()
     if "classification" in filters:
-        conditions &= Q(classification=filters["classification"])
+        conditions &= Q(directory_entry__classification=filters["classification"])
     if "target" in filters:
         conditions &= Q(directory_entry__service_targets__contains=f"|{filters['target']}|")
     if "content" in filters:
@@ -103,6 +99,10 @@ def directory_queryset(filters):
 
 
 ENTRY_FIELDS = (
+    "title",
+    "classification",
+    "sheet_updated_on",
+    "checklist_updated_on",
     "service_targets",
     "service_contents",
     "service_contents_other",
@@ -121,22 +121,55 @@ def labels_of(joined, choices):
 
 
 def directory_row(publication):
-    """What a row shows of a version (none of it from the snapshot)."""
-    entry = getattr(publication, "directory_entry", None)
-    row = {"publication": publication, "entry": entry}
-    if entry is not None:
-        contents = labels_of(entry.service_contents, SERVICE_CONTENTS)
-        if entry.service_contents_other and "other" in split_joined(entry.service_contents):
-            other = dict(SERVICE_CONTENTS)["other"]
-            contents = [f"{other}（{entry.service_contents_other}）" if c == other else c for c in contents]
-        row.update(
-            targets=labels_of(entry.service_targets, SERVICE_TARGETS),
-            contents=contents,
-            prefectures=split_joined(entry.prefectures),
-            compliance=dict(Compliance.choices).get(entry.compliance, ""),
-            summary=entry.checklist_summary.text,
-        )
-    return row
+    """What a row shows of a version, as text: its entry's columns, none of them from
+    the snapshot (worked out here rather than by template filters: 50 rows a page)."""
+    entry = publication.directory_entry
+    contents = labels_of(entry.service_contents, SERVICE_CONTENTS)
+    if entry.service_contents_other and "other" in split_joined(entry.service_contents):
+        other = dict(SERVICE_CONTENTS)["other"]
+        contents = [f"{other}（{entry.service_contents_other}）" if c == other else c for c in contents]
+    return {
+        "url": publication.organization.get_absolute_url(),
+        "name": entry.title,
+        "number": publication.number,
+        "classification": entry.get_classification_display(),
+        "targets": "、".join(labels_of(entry.service_targets, SERVICE_TARGETS)) or "—",
+        "contents": "、".join(contents) or "—",
+        "prefectures": "、".join(split_joined(entry.prefectures)) or "—",
+        "compliance": COMPLIANCE_LABELS.get(entry.compliance, ""),
+        "summary": entry.checklist_summary.text,
+        "sheet_updated_on": japanese_date(entry.sheet_updated_on),
+        "checklist_updated_on": japanese_date(entry.checklist_updated_on),
+    }
+
+
+COMPLIANCE_LABELS = dict(Compliance.choices)
+# The form's words for the row's values.
+ROW_LABELS = {
+    name: field_label(name)
+    for name in (
+        "classification",
+        "service_targets",
+        "service_contents",
+        "facility_prefectures",
+        COMPLIANCE_FIELD,
+    )
+}
+
+
+def choice_filters(form, filters):
+    """Each <select> of the form with its options, the valid chosen one selected (a value
+    not offered selects すべて, as it does not filter)."""
+    return [
+        {
+            "name": name,
+            "id": f"id_{name}",
+            "label": field.label,
+            "options": [(value, label, value == filters.get(name, "")) for value, label in field.choices],
+        }
+        for name, field in form.fields.items()
+        if isinstance(field, forms.ChoiceField)
+    ]
 
 
 def directory_page(params):
@@ -155,20 +188,11 @@ def directory_page(params):
     query.pop("page", None)
     return {
         "form": form,
+        "choice_filters": choice_filters(form, filters),
         "filtered": bool(filters),
         "page": page,
         "rows": [directory_row(publication) for publication in page.object_list],
         "page_message": page_message,
         "query_without_page": query.urlencode(),
-        "labels": {
-            name: field_label(name)
-            for name in (
-                "name",
-                "classification",
-                "service_targets",
-                "service_contents",
-                "facility_prefectures",
-            )
-        }
-        | {"compliance": field_label(COMPLIANCE_FIELD)},
+        "labels": ROW_LABELS,
     }

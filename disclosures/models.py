@@ -33,7 +33,7 @@ from disclosure_portal.text_limits import (
 from disclosure_portal.validators import validate_no_control_characters, validate_printable  # noqa: F401
 
 from .digests import sha256_of
-from .directory_facts import ChecklistSummary
+from .directory_facts import ChecklistSummary, directory_facts
 from .fields import ChoiceListField, URLField
 from .layout import field_caption, field_label, form_texts, row_labels
 from .pdf import pdf_sha256
@@ -689,6 +689,15 @@ class DirectoryEntry(models.Model):
         related_name="directory_entry",
         verbose_name="公開版",
     )
+    # Copies of the version's own columns: the directory reads this narrow table only
+    # (SQLite stores a version's row with its snapshot and PDF; reading a column stored
+    # after them means reading them too).
+    title = models.CharField(field_label("name"), max_length=200, db_index=True)
+    classification = models.CharField(
+        field_label("classification"), max_length=20, choices=Classification.choices, db_index=True
+    )
+    sheet_updated_on = models.DateField("最終更新日（重要事項の概要）")
+    checklist_updated_on = models.DateField("最終更新日（チェックリスト）")
     # Codes between bars (|insurer|institution|): a filter is a LIKE on "|insurer|".
     service_targets = models.CharField(field_label("service_targets"), max_length=100, blank=True)
     service_contents = models.CharField(field_label("service_contents"), max_length=100, blank=True)
@@ -712,6 +721,18 @@ class DirectoryEntry(models.Model):
 
     def __str__(self):
         return str(self.publication_id)
+
+    @classmethod
+    def for_publication(cls, publication):
+        """The entry of `publication` (not saved), from its snapshot and columns."""
+        return cls(
+            publication=publication,
+            title=publication.title,
+            classification=publication.classification,
+            sheet_updated_on=publication.sheet_updated_on,
+            checklist_updated_on=publication.checklist_updated_on,
+            **directory_facts(publication.snapshot),
+        )
 
     @property
     def checklist_summary(self):

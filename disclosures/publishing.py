@@ -14,7 +14,6 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from .current_version import forget_current_version
-from .directory_facts import directory_facts
 from .formatting import japanese_date
 from .models import (
     DirectoryEntry,
@@ -140,7 +139,7 @@ class PublishAction:
             classification=sheet.classification,
         )
         # What the directory filters and searches, read from the snapshot once.
-        DirectoryEntry.objects.create(publication=publication, **directory_facts(snapshot))
+        DirectoryEntry.for_publication(publication).save()
         logger.info(
             "Published %s version %s by %s", organization.slug, publication.number, self.user or "system"
         )

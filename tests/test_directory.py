@@ -158,7 +158,9 @@ def test_directory_rows_go_through_current(client, three, monkeypatch):
     """Always Publication.objects.current(): a version current() leaves out (e.g. one
     scheduled for later) is neither listed nor found."""
     original = PublicationQuerySet.current
-    monkeypatch.setattr(PublicationQuerySet, "current", lambda self: original(self).exclude(title="保健データ協会"))
+    monkeypatch.setattr(
+        PublicationQuerySet, "current", lambda self: original(self).exclude(title="保健データ協会")
+    )
     assert names(client) == ["健診代行株式会社", "株式会社QOLead"]
     assert names(client, "q=保健データ") == []
 
@@ -216,9 +218,15 @@ def test_the_form_keeps_the_chosen_conditions(client, three):
 @pytest.mark.parametrize(
     "query, message",
     [
-        ("classification=nosuch", "代行機関の分類: 「nosuch」は選べません。この条件では絞り込まずに表示しています。"),
+        (
+            "classification=nosuch",
+            "代行機関の分類: 「nosuch」は選べません。この条件では絞り込まずに表示しています。",
+        ),
         ("prefecture=東京", "都道府県名: 「東京」は選べません。この条件では絞り込まずに表示しています。"),
-        ("compliance=%3Cscript%3E", "ガイドラインの遵守: 「<script>」は選べません。この条件では絞り込まずに表示しています。"),
+        (
+            "compliance=%3Cscript%3E",
+            "ガイドラインの遵守: 「<script>」は選べません。この条件では絞り込まずに表示しています。",
+        ),
     ],
 )
 def test_a_value_not_offered_is_reported_and_left_out(client, three, query, message):
@@ -296,7 +304,9 @@ def test_a_bad_page_number_shows_the_first_page_and_says_so(client, three, monke
     monkeypatch.setattr(directory, "PAGE_SIZE", 2)
     result = directory_of(client, f"page={page}")
     assert [e["名称"] for e in result.entries] == ["保健データ協会", "健診代行株式会社"]
-    assert len(result.errors) == 1 and result.errors[0].endswith("ページはありません。1ページ目を表示しています。")
+    assert len(result.errors) == 1 and result.errors[0].endswith(
+        "ページはありません。1ページ目を表示しています。"
+    )
 
 
 def test_directory_costs_the_same_queries_for_3_and_30_organisations(client, django_assert_num_queries):
@@ -347,8 +357,14 @@ def test_latest_planned_time_is_the_latest_readable_one_as_written():
     "summary, text",
     [
         (ChecklistSummary(56, 56, 0, ""), "56項目中56項目実施済"),
-        (ChecklistSummary(56, 55, 1, "2027年3月"), "56項目中55項目実施済・1項目実施予定（最終の実施予定 2027年3月）"),
-        (ChecklistSummary(56, 54, 2, "2027-03"), "56項目中54項目実施済・2項目実施予定（最終の実施予定 2027年3月）"),
+        (
+            ChecklistSummary(56, 55, 1, "2027年3月"),
+            "56項目中55項目実施済・1項目実施予定（最終の実施予定 2027年3月）",
+        ),
+        (
+            ChecklistSummary(56, 54, 2, "2027-03"),
+            "56項目中54項目実施済・2項目実施予定（最終の実施予定 2027年3月）",
+        ),
         (ChecklistSummary(56, 55, 1, "来期"), "56項目中55項目実施済・1項目実施予定（最終の実施予定 来期）"),
     ],
 )
@@ -494,4 +510,3 @@ def test_bench_generator_refuses_a_database_with_real_organisations(example_org)
     with pytest.raises(CommandError, match="ベンチマーク用ではない代行機関"):
         call_command("generate_directory_bench", count=3, verbosity=0)
     assert not Organization.objects.filter(slug__startswith=SLUG_PREFIX).exists()
-

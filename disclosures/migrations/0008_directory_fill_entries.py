@@ -1,5 +1,6 @@
-"""The directory's facts of every version published before DirectoryEntry existed,
-read from each stored snapshot exactly as publish() now reads them."""
+"""The directory's entry of every version published before DirectoryEntry existed:
+its facts read from the stored snapshot exactly as publish() now reads them
+(DirectoryEntry.for_publication), and the columns it copies."""
 
 from django.db import migrations
 
@@ -11,10 +12,15 @@ def fill_entries(apps, schema_editor):
     DirectoryEntry = apps.get_model("disclosures", "DirectoryEntry")
     done = set(DirectoryEntry.objects.values_list("publication_id", flat=True))
     entries = []
-    for publication in Publication.objects.only("pk", "snapshot").iterator(chunk_size=200):
+    copied = ("title", "classification", "sheet_updated_on", "checklist_updated_on")
+    for publication in Publication.objects.only("pk", "snapshot", *copied).iterator(chunk_size=200):
         if publication.pk not in done:
             entries.append(
-                DirectoryEntry(publication_id=publication.pk, **directory_facts(publication.snapshot))
+                DirectoryEntry(
+                    publication_id=publication.pk,
+                    **{name: getattr(publication, name) for name in copied},
+                    **directory_facts(publication.snapshot),
+                )
             )
         if len(entries) >= 200:
             DirectoryEntry.objects.bulk_create(entries)

@@ -25,7 +25,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from checklist.models import Answer, Checklist, ChecklistTemplate, Item
-from disclosures.directory_facts import directory_facts
 from disclosures.models import (
     SERVICE_CONTENTS,
     SERVICE_TARGETS,
@@ -108,7 +107,10 @@ def generate(count, *, first=0, rng):
 def generate_batch(indexes, template, items, example, rng):
     now = timezone.now()
     organizations = Organization.objects.bulk_create(
-        [Organization(slug=f"{SLUG_PREFIX}{index + 1:05d}", name=bench_name(rng, index + 1)) for index in indexes]
+        [
+            Organization(slug=f"{SLUG_PREFIX}{index + 1:05d}", name=bench_name(rng, index + 1))
+            for index in indexes
+        ]
     )
     checklists = Checklist.objects.bulk_create([Checklist(template=template) for _ in organizations])
     sheets, answer_lists = [], []
@@ -120,7 +122,7 @@ def generate_batch(indexes, template, items, example, rng):
     DisclosureSheet.objects.bulk_create(sheets)
     Answer.objects.bulk_create([answer for answers in answer_lists for answer in answers])
 
-    publications, snapshots = [], []
+    publications = []
     for sheet, answers in zip(sheets, answer_lists, strict=True):
         snapshot = build_snapshot(sheet, answers)
         sheet_digest, checklist_digest = document_digests(snapshot)
@@ -146,14 +148,8 @@ def generate_batch(indexes, template, items, example, rng):
                 classification=sheet.classification,
             )
         )
-        snapshots.append(snapshot)
     publications = Publication.objects.bulk_create(publications)
-    DirectoryEntry.objects.bulk_create(
-        [
-            DirectoryEntry(publication=publication, **directory_facts(snapshot))
-            for publication, snapshot in zip(publications, snapshots, strict=True)
-        ]
-    )
+    DirectoryEntry.objects.bulk_create([DirectoryEntry.for_publication(p) for p in publications])
 
 
 def sheet_values(example, rng):
