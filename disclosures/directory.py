@@ -2,9 +2,9 @@
 
 Filters are plain GET parameters (a shareable URL, no JavaScript); a value the form
 does not offer is reported in Japanese and left out, never an error page. The rows
-come from Publication.objects.current() (the one definition of "current") joined
-with each version's DirectoryEntry, computed at publish time: one query for the
-count and one for the page, whatever the number of organisations.
+are the DirectoryEntry (computed at publish time) of each version that
+Publication.objects.current() (the one definition of "current") gives: one query
+for the count and one for the page, whatever the number of organisations.
 """
 
 from django import forms
@@ -16,7 +16,7 @@ from checklist.models import Compliance
 from .directory_facts import normalize_for_search, split_joined
 from .formatting import japanese_date
 from .layout import COMPLIANCE_FIELD, field_label
-from .models import SERVICE_CONTENTS, SERVICE_TARGETS, Classification, Publication
+from .models import SERVICE_CONTENTS, SERVICE_TARGETS, Classification, DirectoryEntry, Publication
 from .prefectures import PREFECTURES
 
 PAGE_SIZE = 50
@@ -72,33 +72,36 @@ def search_terms(query):
 
 
 def directory_queryset(filters):
-    """The current versions that match `filters` (DirectoryFilterForm.filters()), by name."""
-    publications = (
-        Publication.objects.current()
-        .filter(directory_entry__isnull=False)  # made with every version, in the same transaction
-        .select_related("organization", "directory_entry")
-        # Only columns stored before the snapshot and PDF in a version's row, and the
-        # entry's: reading the others would read ~50 KB per version (SQLite).
-        .only("organization__slug", "number", *(f"directory_entry__{name}" for name in ENTRY_FIELDS))
-        .order_by("directory_entry__title", "organization__slug")
+    """The entries of the current versions that match `filters` (DirectoryFilterForm.filters()),
+    by name. "Current" is Publication.objects.current()'s; its versions are picked by their
+    primary key, which SQLite reads from the index of (organization, number) alone."""
+    current = Publication.objects.current().values("pk")
+    entries = (
+        DirectoryEntry.objects.filter(publication__in=current)
+        .select_related("organization")
+        .only("organization__slug", *ENTRY_FIELDS)
+        .order_by("title", "organization__slug")
     )
     conditions = Q()
     if "classification" in filters:
-        conditions &= Q(directory_entry__classification=filters["classification"])
+        conditions &= Q(classification=filters["classification"])
     if "target" in filters:
-        conditions &= Q(directory_entry__service_targets__contains=f"|{filters['target']}|")
+        conditions &= Q(service_targets__contains=f"|{filters['target']}|")
     if "content" in filters:
-        conditions &= Q(directory_entry__service_contents__contains=f"|{filters['content']}|")
+        conditions &= Q(service_contents__contains=f"|{filters['content']}|")
     if "prefecture" in filters:
-        conditions &= Q(directory_entry__prefectures__contains=f"|{filters['prefecture']}|")
+        conditions &= Q(prefectures__contains=f"|{filters['prefecture']}|")
     if "compliance" in filters:
-        conditions &= Q(directory_entry__compliance=filters["compliance"])
+        conditions &= Q(compliance=filters["compliance"])
     for term in search_terms(filters.get("q", "")):
-        conditions &= Q(directory_entry__search_text__contains=term)
-    return publications.filter(conditions)
+        conditions &= Q(search_text__contains=term)
+    return entries.filter(conditions)
 
 
 ENTRY_FIELDS = (
+    "publication_id",
+    "organization_id",
+    "number",
     "title",
     "classification",
     "sheet_updated_on",
@@ -120,18 +123,17 @@ def labels_of(joined, choices):
     return [labels.get(code, code) for code in split_joined(joined)]
 
 
-def directory_row(publication):
+def directory_row(entry):
     """What a row shows of a version, as text: its entry's columns, none of them from
     the snapshot (worked out here rather than by template filters: 50 rows a page)."""
-    entry = publication.directory_entry
     contents = labels_of(entry.service_contents, SERVICE_CONTENTS)
     if entry.service_contents_other and "other" in split_joined(entry.service_contents):
         other = dict(SERVICE_CONTENTS)["other"]
         contents = [f"{other}（{entry.service_contents_other}）" if c == other else c for c in contents]
     return {
-        "url": publication.organization.get_absolute_url(),
+        "url": entry.organization.get_absolute_url(),
         "name": entry.title,
-        "number": publication.number,
+        "number": entry.number,
         "classification": entry.get_classification_display(),
         "targets": "、".join(labels_of(entry.service_targets, SERVICE_TARGETS)) or "—",
         "contents": "、".join(contents) or "—",
@@ -191,7 +193,7 @@ def directory_page(params):
         "choice_filters": choice_filters(form, filters),
         "filtered": bool(filters),
         "page": page,
-        "rows": [directory_row(publication) for publication in page.object_list],
+        "rows": [directory_row(entry) for entry in page.object_list],
         "page_message": page_message,
         "query_without_page": query.urlencode(),
         "labels": ROW_LABELS,

@@ -689,9 +689,13 @@ class DirectoryEntry(models.Model):
         related_name="directory_entry",
         verbose_name="公開版",
     )
-    # Copies of the version's own columns: the directory reads this narrow table only
-    # (SQLite stores a version's row with its snapshot and PDF; reading a column stored
-    # after them means reading them too).
+    # Copies of the version's own columns: the directory reads this narrow table and
+    # the index of versions only, never a version's row (SQLite stores it with the
+    # snapshot and PDF: a page read per version).
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="+", verbose_name="代行機関"
+    )
+    number = models.PositiveIntegerField("版")
     title = models.CharField(field_label("name"), max_length=200, db_index=True)
     classification = models.CharField(
         field_label("classification"), max_length=20, choices=Classification.choices, db_index=True
@@ -727,6 +731,8 @@ class DirectoryEntry(models.Model):
         """The entry of `publication` (not saved), from its snapshot and columns."""
         return cls(
             publication=publication,
+            organization_id=publication.organization_id,
+            number=publication.number,
             title=publication.title,
             classification=publication.classification,
             sheet_updated_on=publication.sheet_updated_on,

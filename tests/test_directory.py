@@ -393,6 +393,15 @@ def test_publish_stores_the_directory_facts_of_the_snapshot(three):
         entry = publication.directory_entry
         facts = directory_facts(publication.snapshot)
         assert {name: getattr(entry, name) for name in facts} == facts
+        copied = (
+            "organization_id",
+            "number",
+            "title",
+            "classification",
+            "sheet_updated_on",
+            "checklist_updated_on",
+        )
+        assert [getattr(entry, name) for name in copied] == [getattr(publication, name) for name in copied]
 
 
 def test_the_data_migration_fills_the_facts_of_older_versions(three):

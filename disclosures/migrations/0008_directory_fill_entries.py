@@ -12,7 +12,7 @@ def fill_entries(apps, schema_editor):
     DirectoryEntry = apps.get_model("disclosures", "DirectoryEntry")
     done = set(DirectoryEntry.objects.values_list("publication_id", flat=True))
     entries = []
-    copied = ("title", "classification", "sheet_updated_on", "checklist_updated_on")
+    copied = ("organization_id", "number", "title", "classification", "sheet_updated_on", "checklist_updated_on")
     for publication in Publication.objects.only("pk", "snapshot", *copied).iterator(chunk_size=200):
         if publication.pk not in done:
             entries.append(
