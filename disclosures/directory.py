@@ -58,7 +58,7 @@ class DirectoryFilterForm(forms.Form):
                 "「%(value)s」は選べません。この条件では絞り込まずに表示しています。"
             )
         self.fields["q"].error_messages["max_length"] = (
-            f"キーワードは{SEARCH_MAX_LENGTH}文字以内で入力してください。キーワードでは絞り込まずに表示しています。"
+            f"{SEARCH_MAX_LENGTH}文字以内で入力してください。キーワードでは絞り込まずに表示しています。"
         )
 
     def filters(self):

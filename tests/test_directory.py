@@ -278,7 +278,7 @@ def test_hostile_or_overlong_search_is_answered(client, three, q):
 def test_overlong_search_says_so(client, three):
     page = directory_of(client, "q=" + "a" * 101)
     assert page.errors == [
-        "キーワード: キーワードは100文字以内で入力してください。キーワードでは絞り込まずに表示しています。"
+        "キーワード: 100文字以内で入力してください。キーワードでは絞り込まずに表示しています。"
     ]
     assert len(page.entries) == 3
 
