@@ -45,7 +45,8 @@ clean:
 	rm -rf $(VENV) var/db.sqlite3 var/staticfiles *.egg-info .pytest_cache
 
 # Benchmark (a script, not a test): gunicorn with production settings on 127.0.0.1, driven
-# by wrk; see README.md, Benchmark. BENCH_ARGS passes options, e.g. BENCH_ARGS=--help.
+# by wrk; see README.md, Benchmark. Then the directory with 1,000 generated organisations
+# (scripts/bench_directory.py, in process: server time per page). BENCH_ARGS passes options, e.g. BENCH_ARGS=--help.
 # Once with each process's local-memory cache, once with Redis (started if it is down);
 # both always run; the status is the first one's failure (3: the machine was busy).
 bench: install
@@ -54,6 +55,7 @@ bench: install
 	status=0; \
 	$(PY) scripts/bench.py --cache locmem $(BENCH_ARGS) || status=$$?; \
 	$(PY) scripts/bench.py --cache redis --pdf-runs 2 $(BENCH_ARGS) || { s=$$?; [ $$status -ne 0 ] || status=$$s; }; \
+	$(PY) scripts/bench_directory.py || { s=$$?; [ $$status -ne 0 ] || status=$$s; }; \
 	exit $$status
 
 REDIS_START = mkdir -p /var/lib/redis /var/log/redis && redis-server --daemonize yes --bind 127.0.0.1 -::1 \

@@ -1,6 +1,7 @@
 """The Atom feed of an organisation's published versions (更新情報)."""
 
 from django.contrib.syndication.views import Feed
+from django.db.models import OuterRef, Subquery
 from django.http import Http404
 from django.template.defaultfilters import linebreaksbr
 from django.urls import reverse
@@ -56,3 +57,31 @@ class VersionFeed(Feed):
 
     def item_updateddate(self, publication):
         return publication.published_at
+
+
+class AllVersionsFeed(VersionFeed):
+    """Every organisation's published versions, newest first (/feed/): only versions
+    that are live, i.e. numbered up to their organisation's current version."""
+
+    def get_object(self, request):
+        live = (
+            Publication.objects.current().filter(organization=OuterRef("organization")).values("number")[:1]
+        )
+        return list(
+            Publication.objects.filter(number__lte=Subquery(live))
+            .select_related("organization")
+            .defer("pdf", "snapshot")
+            .order_by("-published_at", "-pk")[:50]
+        )
+
+    def title(self, publications):
+        return "代行機関 重要事項の開示 すべての代行機関の更新情報"
+
+    def author_name(self, publications):
+        return "代行機関 重要事項の開示"
+
+    def feed_url(self, publications):
+        return reverse("disclosures:all_feed")
+
+    def link(self, publications):
+        return reverse("disclosures:index")

@@ -33,6 +33,7 @@ from disclosure_portal.text_limits import (
 from disclosure_portal.validators import validate_no_control_characters, validate_printable  # noqa: F401
 
 from .digests import sha256_of
+from .directory_facts import ChecklistSummary, directory_facts
 from .fields import ChoiceListField, URLField
 from .layout import field_caption, field_label, form_texts, row_labels
 from .pdf import pdf_sha256
@@ -48,6 +49,7 @@ def validate_slug_not_reserved(value):
         "verify",
         "compare",
         "subscribe",
+        "feed",
         "favicon.ico",
         "robots.txt",
         settings.ADMIN_URL.split("/")[0],
@@ -772,3 +774,79 @@ class PublicationRequest(models.Model):
         self._history_user = user
         self._change_reason = step
         self.save()
+
+
+class DirectoryEntry(models.Model):
+    """What the directory (/) filters, searches and shows of a version, computed once
+    from its snapshot when it is published (disclosures/directory_facts.py).
+
+    Derived data, not part of the version: it can be rebuilt from the snapshot at
+    any time (the data migration that introduced it did so).
+    """
+
+    publication = models.OneToOneField(
+        Publication,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="directory_entry",
+        verbose_name="公開版",
+    )
+    # Copies of the version's own columns: the directory reads this narrow table and
+    # the index of versions only, never a version's row (SQLite stores it with the
+    # snapshot and PDF: a page read per version).
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="+", verbose_name="代行機関"
+    )
+    number = models.PositiveIntegerField("版")
+    title = models.CharField(field_label("name"), max_length=200, db_index=True)
+    classification = models.CharField(
+        field_label("classification"), max_length=20, choices=Classification.choices, db_index=True
+    )
+    sheet_updated_on = models.DateField("最終更新日（重要事項の概要）")
+    checklist_updated_on = models.DateField("最終更新日（チェックリスト）")
+    # Codes between bars (|insurer|institution|): a filter is a LIKE on "|insurer|".
+    service_targets = models.CharField(field_label("service_targets"), max_length=100, blank=True)
+    service_contents = models.CharField(field_label("service_contents"), max_length=100, blank=True)
+    service_contents_other = models.CharField(
+        field_label("service_contents_other"), max_length=SHORT_TEXT_MAX_LENGTH, blank=True
+    )
+    prefectures = models.CharField(field_label("facility_prefectures"), max_length=500, blank=True)
+    compliance = models.CharField(
+        field_label("guideline_compliance"), max_length=20, blank=True, db_index=True
+    )
+    checklist_total = models.PositiveIntegerField("チェック項目の数")
+    checklist_done = models.PositiveIntegerField("実施済の項目の数")
+    checklist_planned = models.PositiveIntegerField("実施予定の項目の数")
+    latest_planned_time = models.CharField("最終の実施予定", max_length=200, blank=True)
+    # Every published text value, normalised (NFKC, case folded), one per line.
+    search_text = models.TextField("検索用の文字列", blank=True)
+
+    class Meta:
+        verbose_name = "一覧の項目"
+        verbose_name_plural = "一覧の項目"
+
+    def __str__(self):
+        return str(self.publication_id)
+
+    @classmethod
+    def for_publication(cls, publication):
+        """The entry of `publication` (not saved), from its snapshot and columns."""
+        return cls(
+            publication=publication,
+            organization_id=publication.organization_id,
+            number=publication.number,
+            title=publication.title,
+            classification=publication.classification,
+            sheet_updated_on=publication.sheet_updated_on,
+            checklist_updated_on=publication.checklist_updated_on,
+            **directory_facts(publication.snapshot),
+        )
+
+    @property
+    def checklist_summary(self):
+        return ChecklistSummary(
+            total=self.checklist_total,
+            done=self.checklist_done,
+            planned=self.checklist_planned,
+            latest_planned_time=self.latest_planned_time,
+        )

@@ -19,6 +19,7 @@ from subscriptions.notify import notify_subscribers
 from .current_version import forget_current_version
 from .formatting import japanese_date
 from .models import (
+    DirectoryEntry,
     DisclosureSheet,
     Organization,
     Publication,
@@ -157,6 +158,8 @@ class PublishAction:
             title=sheet.name,
             classification=sheet.classification,
         )
+        # What the directory filters and searches, read from the snapshot once.
+        DirectoryEntry.for_publication(publication).save()
         logger.info(
             "Published %s version %s by %s", organization.slug, publication.number, self.user or "system"
         )

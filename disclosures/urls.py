@@ -3,7 +3,7 @@ from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_safe
 
 from . import archive, comparison, verification, views
-from .feeds import VersionFeed
+from .feeds import AllVersionsFeed, VersionFeed
 
 
 class VersionNumberConverter:
@@ -50,15 +50,17 @@ register_converter(OrganizationSlugConverter, "org")
 app_name = "disclosures"
 urlpatterns = [
     path("", views.index, name="index"),
-    # Before the organisations' pages: "verify" is no organisation.
+    # Before the organisations' pages: "verify" and "feed" are no organisation.
     path("verify/", verification.verify_page, name="verify"),
     path("verify/<sha256:sha256>.json", verification.verify_json, name="verify_json"),
+    path("feed/", gzip_page(require_safe(AllVersionsFeed())), name="all_feed"),
     # Before the organisations' pages too: "compare" is no organisation.
     path("compare/", comparison.compare_page, name="compare"),
     path("compare/csv/", comparison.compare_csv, name="compare_csv"),
     path("<org:slug>/", views.version_page, name="current"),
     path("<org:slug>/current.json", views.snapshot_json, name="current_json"),
     path("<org:slug>/pdf/", views.pdf, name="current_pdf"),
+    path("<org:slug>/pdf/view/", views.pdf_inline, name="current_pdf_inline"),
     path("<org:slug>/xlsx/", views.xlsx, name="current_xlsx"),
     path("<org:slug>/archive.zip", archive.archive_zip, name="archive"),
     path("<org:slug>/feed/", gzip_page(require_safe(VersionFeed())), name="feed"),
@@ -67,5 +69,6 @@ urlpatterns = [
     path("<org:slug>/versions/<version:number>.json", views.snapshot_json, name="version_json"),
     path("<org:slug>/versions/<version:number>/pdf/", views.pdf, name="version_pdf"),
     path("<org:slug>/versions/<version:number>/xlsx/", views.xlsx, name="version_xlsx"),
+    path("<org:slug>/versions/<version:number>/pdf/view/", views.pdf_inline, name="version_pdf_inline"),
     path("<org:slug>/versions/<version:number>/diff/", views.version_diff, name="diff"),
 ]

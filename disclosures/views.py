@@ -4,6 +4,8 @@ import json
 import logging
 from urllib.parse import quote
 
+from csp.constants import NONE
+from csp.decorators import csp
 from django.core.cache import cache
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -19,9 +21,10 @@ from django.views.decorators.http import require_safe
 from . import spreadsheet
 from .current_version import current_publication
 from .diff import diff_snapshots
+from .directory import directory_page
+from .directory_facts import checklist_summary
 from .display import document_context
 from .formatting import japanese_date
-from .layout import field_label
 from .models import Publication, PublicationAltered
 from .public_cache import accepts_gzip
 
@@ -143,6 +146,7 @@ def version_context(publication):
         organization=publication.organization,
         is_current=publication.number == publication.latest_number,
         latest_number=publication.latest_number,
+        checklist_summary=checklist_summary(publication.snapshot).text,
     )
     return context
 
@@ -157,16 +161,13 @@ def version_context(publication):
 @gzip_page
 @require_safe
 def index(request):
-    publications = list(
-        Publication.objects.current()
-        .select_related("organization")
-        .defer("snapshot", "pdf")
-        .order_by("title")
-    )
-    if len(publications) == 1:
-        return redirect("disclosures:current", slug=publications[0].organization.slug)
-    labels = {name: field_label(name) for name in ("name", "classification")}
-    return render(request, "disclosures/index.html", {"publications": publications, "labels": labels})
+    """The directory: every organisation's current version, filtered by GET parameters."""
+    context = directory_page(request.GET)
+    page = context["page"]
+    if not request.GET and page.paginator.count == 1:
+        # A portal of one organisation: its page is the portal's front page.
+        return redirect("disclosures:current", slug=page.object_list[0].organization.slug)
+    return render(request, "disclosures/index.html", context)
 
 
 @require_safe
@@ -254,15 +255,18 @@ def pdf_filenames(publication, extension="pdf"):
     return ascii_name, utf8_name
 
 
-def attachment(response, publication, extension):
+def attachment(response, publication, extension, *, inline=False):
+    """Content-Disposition: saved (attachment) or shown by the browser (inline), with
+    the version's file name either way."""
     ascii_name, utf8_name = pdf_filenames(publication, extension)
+    disposition = "inline" if inline else "attachment"
     response.headers["Content-Disposition"] = (
-        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(utf8_name)}"
+        f"{disposition}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(utf8_name)}"
     )
     return response
 
 
-def pdf_response(request, publication, *, immutable):
+def pdf_response(request, publication, *, immutable, inline=False):
     def build():
         return bytes(publication.pdf)
 
@@ -275,7 +279,9 @@ def pdf_response(request, publication, *, immutable):
         immutable=immutable,
         compressible=False,  # compressed already
     )
-    return attachment(response, publication, "pdf")
+    # The same bytes and validators either way: only the browser's handling differs
+    # (shown in its PDF viewer, or saved), and each has its own URL.
+    return attachment(response, publication, "pdf", inline=inline)
 
 
 @require_safe
@@ -300,3 +306,14 @@ def xlsx(request, slug, number=None):
         compressible=False,  # a zip already
     )
     return attachment(response, publication, "xlsx")
+
+
+# Chrome shows a PDF through an internal <embed> with inline styles, which the
+# pages' policy (object-src 'none', no inline style) blocks: the PDF to read in the
+# browser gets a policy of its own, which still forbids framing it elsewhere.
+@csp({"frame-ancestors": [NONE]})
+@require_safe
+def pdf_inline(request, slug, number=None):
+    """The PDF to read in the browser (Content-Disposition: inline), with a file name for saving it."""
+    publication = get_publication(slug, number)
+    return pdf_response(request, publication, immutable=number is not None, inline=True)
