@@ -411,12 +411,13 @@ class Answer(models.Model):
         if self.status != self.Status.PLANNED:
             return None
         if self.planned_time is None:
+            # Without any 実施時期, full_clean() already says 「実施時期を記入してください」.
             if self.planned_time_text:
                 return (
                     f"実施時期「{self.planned_time_text}」が年月ではありません。"
                     "「実施済」にするか、実施時期を年月で入力してください。"
                 )
-            return "実施時期がありません。「実施済」にするか、実施時期を年月で入力してください。"
+            return None
         if self.planned_time < this_month:
             return (
                 f"実施予定の実施時期（{format_month(self.planned_time)}）が過ぎています。"
