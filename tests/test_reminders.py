@@ -33,7 +33,10 @@ TODAY = datetime.date(2026, 11, 28)
 NOW = utc(2026, 11, 28, 3, 0)  # 12:00 in Tokyo
 
 
-def published_organization(slug, name, at=utc(2026, 6, 1, 3, 0), **values):
+JUNE = utc(2026, 6, 1, 3, 0)
+
+
+def published_organization(slug, name, at=JUNE, **values):
     """An organisation whose version 1 was published `at`, the draft unchanged since."""
     organization = make_organization(slug, name, **values)
     with frozen_at(at):
