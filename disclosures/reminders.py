@@ -204,8 +204,9 @@ SOURCES = [draft_changes, planned_items, unconverted_planned_times, annual_count
 
 
 def reminders_by_organization(organizations, today):
-    """{organization: [Reminder]} for each of `organizations` (a queryset), in their
-    order; organisations without a reminder map to []."""
+    """{organization: [Reminder]} for each of `organizations` (a queryset, perhaps a
+    page of one, of organisations with their drafts), in their order; organisations
+    without a reminder map to []."""
     organizations = list(organizations.select_related("sheet"))
     found = {organization.pk: [] for organization in organizations}
     if organizations:
@@ -223,9 +224,8 @@ def organizations_of(user):
     """The organisations whose reminders `user` sees: all for a superuser, else theirs."""
     if not (user.is_active and user.is_staff):
         return Organization.objects.none()
-    if user.is_superuser:
-        return Organization.objects.all()
-    return Organization.objects.filter(memberships__user=user)
+    with_drafts = Organization.objects.filter(sheet__isnull=False)
+    return with_drafts if user.is_superuser else with_drafts.filter(memberships__user=user)
 
 
 def dashboard_context(request):
@@ -290,7 +290,8 @@ def send_digests(today=None):
     recipients = digest_recipients()
     organization_ids = {pk for ids in recipients.values() for pk in ids}
     reminders = reminders_by_organization(
-        Organization.objects.filter(pk__in=organization_ids).order_by("name", "slug"), today
+        Organization.objects.filter(pk__in=organization_ids, sheet__isnull=False).order_by("name", "slug"),
+        today,
     )
     queued = 0
     for user, ids in recipients.items():
