@@ -159,7 +159,7 @@ def annual_counts(organizations, today):
         if previous.get(organization_id) != counts:
             last_new_figures[organization_id] = updated_on
         previous[organization_id] = counts
-    label = f"{row_labels(COUNT_FIELDS[0])[0]}{note_marker(13)}"
+    label = f"{note_marker(13)} {row_labels(COUNT_FIELDS[0])[0]}"
     for organization in organizations:
         dated = last_new_figures.get(organization.pk)
         if dated is not None and dated < start:

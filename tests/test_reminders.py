@@ -125,7 +125,7 @@ def test_the_yearly_counts_reminder_runs_from_april_1_until_new_figures_are_publ
     assert "annual_counts" not in kinds(organization, today=datetime.date(2027, 3, 31))
     on_april_1 = texts(organization, "annual_counts", today=datetime.date(2027, 4, 1))
     assert on_april_1 == [
-        "前年度の取扱件数注13)を更新してください: 2027年4月1日から、件数を更新した版が公開されていません。"
+        "注13) 前年度の取扱件数を更新してください: 2027年4月1日から、件数を更新した版が公開されていません。"
     ]
     # A version that changes something else does not end it …
     with frozen_at(utc(2027, 4, 2, 3, 0)):
