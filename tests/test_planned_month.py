@@ -226,3 +226,43 @@ def test_the_public_page_shows_the_month_in_japanese(client, sheet):
     response = client.get("/qolead/")
     assert response.status_code == 200
     assert "2027年3月" in response.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migrating_a_database_converts_its_planned_times():
+    """The migration itself, from the text column of 0005 to the month of 0006."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    from .factories import make_organization
+
+    checklist_id = make_organization("acme", "株式会社アクメ").sheet.checklist_id
+    before, after = (
+        ("checklist", "0005_printable_planned_time"),
+        ("checklist", "0006_reminders_planned_month"),
+    )
+    executor = MigrationExecutor(connection)
+    executor.migrate([before])
+    old_answer = executor.loader.project_state(before).apps.get_model("checklist", "Answer")
+    rows = old_answer.objects.filter(checklist_id=checklist_id).order_by(
+        "item__section__order", "item__number"
+    )
+    pks = list(rows.values_list("pk", flat=True)[:4])
+    for pk, text in zip(pks, ["R9.3", "２０２７年３月末", "未定", ""]):
+        old_answer.objects.filter(pk=pk).update(status="planned" if text else "done", planned_time=text)
+
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate([after])
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    from checklist.models import Answer
+
+    stored = {a.pk: (a.planned_time, a.planned_time_text) for a in Answer.objects.filter(pk__in=pks)}
+    assert [stored[pk] for pk in pks] == [
+        (month(2027, 3), ""),
+        (month(2027, 3), ""),
+        (None, "未定"),
+        (None, ""),
+    ]
