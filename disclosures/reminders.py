@@ -110,6 +110,8 @@ def planned_items(organizations, today):
         month = format_month(answer.planned_time)
         if answer.planned_time < this_month:
             text = f"{item_name(answer)}: 実施予定の実施時期（{month}）が過ぎています。実施済にするか、新しい実施時期を入力してください。"
+        elif answer.planned_time == this_month:
+            text = f"{item_name(answer)}: 実施時期（{month}）は今月です。"
         else:
             text = f"{item_name(answer)}: 実施時期（{month}）が近づいています。"
         yield Reminder(organization, "planned_items", text, checklist_url(organization))

@@ -88,6 +88,8 @@ def test_a_planned_item_is_listed_from_60_days_before_its_month():
     assert due[0].startswith("組織的安全管理対策 1. ")
     assert "実施時期（2027年1月）が近づいています。" in due[0]
     assert len(texts(organization, "planned_items", today=datetime.date(2026, 12, 3))) == 2
+    this_month = texts(organization, "planned_items", today=datetime.date(2027, 1, 31))
+    assert "実施時期（2027年1月）は今月です。" in this_month[0]
 
 
 def test_unpublished_draft_changes_are_listed_with_since_when():
