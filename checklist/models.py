@@ -19,6 +19,8 @@ from disclosure_portal.text_limits import (
 )
 from disclosure_portal.validators import validate_printable
 
+from .months import format_month, validate_month
+
 
 class TemplateManager(models.Manager):
     def get_by_natural_key(self, code):
@@ -295,6 +297,16 @@ class Checklist(models.Model):
         statuses = [a.status for a in (answers if answers is not None else self.answers.all())]
         return compliance_of(statuses)
 
+    def schedule_problems(self, this_month, answers=None):
+        """Each 実施予定 whose month has passed (before `this_month`) or that has no
+        month, named as the diff names an item (区分 番号. 項目文)."""
+        answers = answers if answers is not None else self.ordered_answers()
+        return [
+            f"{answer.item.section.title} {answer.item.number}. {answer.item.text}: {problem}"
+            for answer in answers
+            if (problem := answer.schedule_problem(this_month))
+        ]
+
     def problems(self, answers=None):
         """Every reason this checklist cannot be published, in the form's order."""
         answers = list(answers if answers is not None else self.ordered_answers())
@@ -350,12 +362,20 @@ class Answer(models.Model):
         Item, on_delete=models.PROTECT, related_name="answers", verbose_name="チェック項目"
     )
     status = models.CharField("実施状況", max_length=10, choices=Status.choices, blank=True)
-    planned_time = models.CharField(
+    planned_time = models.DateField(
         "実施時期",
+        null=True,
+        blank=True,
+        help_text="「実施予定」を選択した場合は、実施予定時期を明記すること。年月で入力します（例: 2027年3月）。",
+        validators=[validate_month],  # the first day of the month
+    )
+    # What was typed before 実施時期 became a month, when it named no single month
+    # (未定, 2027年度 …): kept for staff to replace with a month; never published.
+    planned_time_text = models.CharField(
+        "実施時期（年月に変換できなかった記入）",
         max_length=PLANNED_TIME_MAX_LENGTH,
         blank=True,
-        help_text="「実施予定」を選択した場合は、実施予定時期を明記すること。",
-        validators=[validate_printable],  # printed in the PDF
+        validators=[validate_printable],
     )
     history = HistoricalRecords(verbose_name="回答の変更履歴")
 
@@ -370,13 +390,41 @@ class Answer(models.Model):
     def __str__(self):
         return f"{self.item}: {self.get_status_display() or '未回答'}"
 
+    @property
+    def planned_time_display(self):
+        """実施時期 as the form writes it: 「2027年3月」, or the unconverted text."""
+        return planned_time_display(self.planned_time, self.planned_time_text)
+
     def clean(self):
-        self.planned_time = self.planned_time.strip()
-        if self.status == self.Status.PLANNED and not self.planned_time:
+        self.planned_time_text = self.planned_time_text.strip()
+        if self.status == self.Status.PLANNED and not (self.planned_time or self.planned_time_text):
             raise ValidationError(
                 {"planned_time": "「実施予定」を選択した場合は、実施時期を記入してください。"}
             )
-        if self.status == self.Status.DONE and self.planned_time:
+        if self.status == self.Status.DONE and (self.planned_time or self.planned_time_text):
             raise ValidationError(
                 {"planned_time": "実施時期は「実施予定」を選択した場合にだけ記入してください。"}
             )
+
+    def schedule_problem(self, this_month):
+        """Why this 実施予定 cannot be published in `this_month` (its first day), or None."""
+        if self.status != self.Status.PLANNED:
+            return None
+        if self.planned_time is None:
+            # Without any 実施時期, full_clean() already says 「実施時期を記入してください」.
+            if self.planned_time_text:
+                return (
+                    f"実施時期「{self.planned_time_text}」が年月ではありません。"
+                    "「実施済」にするか、実施時期を年月で入力してください。"
+                )
+            return None
+        if self.planned_time < this_month:
+            return (
+                f"実施予定の実施時期（{format_month(self.planned_time)}）が過ぎています。"
+                "「実施済」にするか、新しい実施時期を入力してください。"
+            )
+        return None
+
+
+def planned_time_display(month, text=""):
+    return format_month(month) if month else text

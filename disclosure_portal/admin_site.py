@@ -76,6 +76,15 @@ class PortalAdminSite(admin.AdminSite):
     login_form = PortalAuthenticationForm
     login_template = "admin/portal_login.html"
 
+    index_template = "admin/portal_index.html"
+
+    def index(self, request, extra_context=None):
+        """The admin index, with what each of the user's organisations should be
+        reminded of above the applications (disclosures.reminders)."""
+        from disclosures.reminders import dashboard_context
+
+        return super().index(request, extra_context={**dashboard_context(request), **(extra_context or {})})
+
     def register(self, model_or_iterable, admin_class=None, **options):
         """Every ModelAdmin registered here, whoever wrote it, gets the safe
         lookups (and, with a change history, the safe history ids)."""

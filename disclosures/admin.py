@@ -12,7 +12,14 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
-from checklist.models import Answer, Checklist, ChecklistTemplate, Compliance, compliance_from_counts
+from checklist.models import (
+    Answer,
+    Checklist,
+    ChecklistTemplate,
+    Compliance,
+    compliance_from_counts,
+    planned_time_display,
+)
 
 from . import spreadsheet
 from .diff import diff_snapshots
@@ -659,7 +666,10 @@ def answer_changes(checklist, limit=100):
     last = {}
     changes = []
     for record in records:
-        state = (record.get_status_display() or "未回答", record.planned_time)
+        state = (
+            record.get_status_display() or "未回答",
+            planned_time_display(record.planned_time, record.planned_time_text),
+        )
         before = last.get(record.id)
         last[record.id] = state
         if before is not None and before != state:

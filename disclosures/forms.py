@@ -1,7 +1,10 @@
+import datetime
+
 from django import forms
 from django.core.validators import MaxLengthValidator
 
 from checklist.models import Answer
+from checklist.months import parse_month_input
 from disclosure_portal.text_limits import CHANGE_NOTE_MAX_LENGTH, FREE_TEXT_MAX_LINES, MaxLinesValidator
 
 from .layout import field_label
@@ -69,6 +72,32 @@ class DisclosureSheetForm(forms.ModelForm):
         }
 
 
+class MonthInput(forms.DateInput):
+    """<input type="month">: the browser's year-month picker, a text box where the
+    browser has none (then 2027年3月 is typed)."""
+
+    input_type = "month"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs={"placeholder": "例: 2027年3月", "size": 10, **(attrs or {})})
+
+    def format_value(self, value):
+        if isinstance(value, datetime.date):
+            return f"{value.year:04d}-{value.month:02d}"
+        return value  # what was typed, shown again with its error
+
+
+class MonthField(forms.Field):
+    """A year and month (the first day of the month), from 2027-03 or 2027年3月."""
+
+    widget = MonthInput
+
+    def to_python(self, value):
+        if isinstance(value, datetime.date):
+            return value.replace(day=1)
+        return parse_month_input(value if isinstance(value, str) else "")
+
+
 class AnswerForm(forms.ModelForm):
     status = forms.ChoiceField(
         label="実施状況",
@@ -76,11 +105,33 @@ class AnswerForm(forms.ModelForm):
         widget=forms.RadioSelect,
         required=False,
     )
+    planned_time = MonthField(label=Answer._meta.get_field("planned_time").verbose_name, required=False)
 
     class Meta:
         model = Answer
         fields = ["status", "planned_time"]
-        widgets = {"planned_time": forms.TextInput(attrs={"size": 16, "placeholder": "例: 2027年3月"})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        legacy = self.instance.planned_time_text
+        if legacy:
+            self.fields["planned_time"].help_text = (
+                f"以前の記入「{legacy}」を年月に変換できませんでした。"
+                "「実施済」にするか、実施時期を年月で入力してください。"
+            )
+
+    def _post_clean(self):
+        # A month typed wrong has its own message: not 「実施時期を記入してください」 too.
+        if not self.has_error("planned_time"):
+            super()._post_clean()
+
+    def clean(self):
+        cleaned_data = super().clean()
+        # A month typed, or 実施済 chosen, replaces the unconverted text; otherwise
+        # it is kept (nothing typed is lost) and publishing names it.
+        if cleaned_data.get("planned_time") or cleaned_data.get("status") == Answer.Status.DONE:
+            self.instance.planned_time_text = ""
+        return cleaned_data
 
 
 class PublishForm(forms.Form):

@@ -850,3 +850,23 @@ class DirectoryEntry(models.Model):
             planned=self.checklist_planned,
             latest_planned_time=self.latest_planned_time,
         )
+
+
+class ReminderDigest(models.Model):
+    """The day (Asia/Tokyo) a user was last sent the reminders digest: at most one a
+    day, however often `manage.py send_reminders` runs."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="reminder_digest",
+        verbose_name="ユーザー",
+    )
+    last_sent_on = models.DateField("最後に送った日")
+
+    class Meta:
+        verbose_name = "お知らせメールの送信記録"
+        verbose_name_plural = "お知らせメールの送信記録"
+
+    def __str__(self):
+        return f"{self.user}: {self.last_sent_on}"

@@ -67,8 +67,18 @@ def draft_problems(sheet):
             label = DisclosureSheet._meta.get_field(field).verbose_name if field != "__all__" else ""
             problems.extend(f"{label}: {message}" if label else message for message in messages)
     # Each answer's full_clean(), the printable-text rule of 実施時期 included.
-    problems.extend(sheet.checklist.problems())
+    answers = list(sheet.checklist.ordered_answers())
+    problems.extend(sheet.checklist.problems(answers))
+    # A 実施予定 must still lie ahead when it is made public: checked against the
+    # month of publishing (Asia/Tokyo), also for a first version given an earlier
+    # 最終更新日, since the public reads the plan from today on.
+    problems.extend(sheet.checklist.schedule_problems(this_month(), answers))
     return problems
+
+
+def this_month(today=None):
+    """The first day of the current month in the portal's time zone (Asia/Tokyo)."""
+    return (today or timezone.localdate()).replace(day=1)
 
 
 class PublishAction:

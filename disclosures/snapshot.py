@@ -90,7 +90,7 @@ def checklist_snapshot(template, answers, compliance):
                 "sub_items": list(item.sub_items),
                 "note": item.note.number if item.note else None,
                 "status": answer.status,
-                "planned_time": answer.planned_time,
+                "planned_time": answer.planned_time_display,
             }
         )
         if item.note and all(n["number"] != item.note.number for n in current["notes"]):

@@ -25,6 +25,7 @@ from jsonschema import Draft202012Validator
 from simple_history.utils import bulk_update_with_history
 
 from checklist.models import Answer, ChecklistTemplate, Item, Note, Section
+from checklist.months import parse_legacy_month
 from disclosures.models import Membership, Organization
 from disclosures.publishing import publish
 
@@ -80,7 +81,7 @@ def change_sheet(sheet, **fields):
     sheet.save()
 
 
-def answer_all(checklist, status=Answer.Status.DONE, planned_time=""):
+def answer_all(checklist, status=Answer.Status.DONE, planned_time=None):
     """Give every answer of the checklist `status` (with history, as the admin does)."""
     answers = list(checklist.answers.all())
     for answer in answers:
@@ -89,11 +90,23 @@ def answer_all(checklist, status=Answer.Status.DONE, planned_time=""):
     bulk_update_with_history(answers, Answer, ["status", "planned_time"])
 
 
+def month(year, month):
+    """A 実施時期: the first day of the month."""
+    return datetime.date(year, month, 1)
+
+
 def plan(sheet, index, planned_time):
-    """Mark the checklist's answer number `index` (0-based, form order) 実施予定."""
+    """Mark the checklist's answer number `index` (0-based, form order) 実施予定 in the
+    month `planned_time`: a date, or a text as the migration reads it (「2027年3月」 is
+    that month; a text naming no month is kept as an unconverted legacy text)."""
     answer = sheet.checklist.ordered_answers()[index]
     answer.status = Answer.Status.PLANNED
-    answer.planned_time = planned_time
+    if isinstance(planned_time, str) and parse_legacy_month(planned_time) is not None:
+        planned_time = parse_legacy_month(planned_time)
+    if isinstance(planned_time, str):
+        answer.planned_time, answer.planned_time_text = None, planned_time
+    else:
+        answer.planned_time, answer.planned_time_text = planned_time, ""
     answer.save()
 
 
@@ -221,6 +234,10 @@ def checklist_post_data(checklist, **by_index):
     }
     for i, answer in enumerate(answers):
         status, planned_time = by_index.get(f"a{i}", (answer.status, answer.planned_time))
+        if isinstance(planned_time, datetime.date):
+            planned_time = f"{planned_time:%Y-%m}"
+        elif planned_time is None:
+            planned_time = ""
         data.update(
             {
                 f"answers-{i}-id": answer.pk,

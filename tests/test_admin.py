@@ -1,5 +1,7 @@
 """Staff edit both forms in the admin, laid out like the paper form."""
 
+import datetime
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -145,7 +147,7 @@ def test_checklist_answers_are_saved(staff_client, sheet):
     )
     assert response.status_code == 302
     answer = checklist.ordered_answers()[3]
-    assert (answer.status, answer.planned_time) == ("planned", "2027年3月")
+    assert (answer.status, answer.planned_time) == ("planned", datetime.date(2027, 3, 1))
     assert sheet.guideline_compliance() == "planned"
 
 
@@ -159,6 +161,7 @@ def test_planned_answer_without_time_is_rejected_and_kept(staff_client, sheet):
     assert response.status_code == 200
     # Once in the summary at the top of the page, once at the flagged row.
     assert page.count("「実施予定」を選択した場合は、実施時期を記入してください。") == 2
+    assert page.count("実施時期は年月で入力してください（例: 2027-03 または 2027年3月）。") == 2
     assert 'value="2027年度中"' in page
     assert not checklist.answers.filter(status=Answer.Status.PLANNED).exists()
 

@@ -6,6 +6,7 @@ checklist answer 実施予定 and version 2, whose PDF holds every byte value.
 """
 
 import base64
+import datetime
 import gzip
 import io
 import json
@@ -72,7 +73,7 @@ def populated(example_org, django_user_model, monkeypatch):
     sheet = example_org.sheet
     answer = sheet.checklist.ordered_answers()[3]
     answer.status = Answer.Status.PLANNED
-    answer.planned_time = "2026年3月"
+    answer.planned_time = datetime.date(2031, 3, 1)
     answer.save()
     sheet.address = sheet.address + "（第2版で移転）"
     sheet.save()
@@ -153,7 +154,7 @@ def test_backup_then_restore_into_an_empty_database_reproduces_everything(popula
     checklist = organization.sheet.checklist
     assert checklist.template == ChecklistTemplate.objects.get(code="guideline-v2")
     assert checklist.answers.count() == 56
-    assert checklist.ordered_answers()[3].planned_time == "2026年3月"
+    assert checklist.ordered_answers()[3].planned_time == datetime.date(2031, 3, 1)
     assert "公開版 2版" in output and "検証しました" in output
 
 

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 
 from checklist.models import Answer, Checklist, Compliance
 
-from .factories import answer_all, make_template
+from .factories import answer_all, make_template, month
 
 pytestmark = pytest.mark.django_db
 
@@ -20,14 +20,14 @@ def test_planned_answer_needs_its_time(sheet):
 
 def test_planned_time_of_only_spaces_counts_as_missing(sheet):
     answer = sheet.checklist.answers.first()
-    answer.status, answer.planned_time = Answer.Status.PLANNED, "\u3000 "
+    answer.status, answer.planned_time_text = Answer.Status.PLANNED, "\u3000 "
     with pytest.raises(ValidationError):
         answer.full_clean()
 
 
 def test_done_answer_takes_no_time(sheet):
     answer = sheet.checklist.answers.first()
-    answer.planned_time = "2027年3月"
+    answer.planned_time = month(2027, 3)
     with pytest.raises(ValidationError):
         answer.full_clean()
 
@@ -38,7 +38,7 @@ def test_all_done_means_complied(sheet):
 
 def test_one_planned_means_planned_to_comply(sheet):
     answer = sheet.checklist.answers.last()
-    answer.status, answer.planned_time = Answer.Status.PLANNED, "2027年3月"
+    answer.status, answer.planned_time = Answer.Status.PLANNED, month(2027, 3)
     answer.save()
     assert sheet.guideline_compliance() == Compliance.PLANNED
 

@@ -245,9 +245,10 @@ def hostile_unbroken(sheet):
     sheet.website_url = long_url(max_length("website_url"))
     sheet.contact_email = long_email(max_length("contact_email"))
     sheet.financial_reference = long_url(150) + unbroken("", max_length("financial_reference") - 150)
-    planned = unbroken("2027nen", max_length("planned_time", Answer))
+    # An unconverted 実施時期 (text from before it became a month) is printed in a draft's PDF.
+    planned = unbroken("2027nen", max_length("planned_time_text", Answer))
     for answer in sheet.checklist.answers.all():
-        answer.status, answer.planned_time = Answer.Status.PLANNED, planned
+        answer.status, answer.planned_time_text = Answer.Status.PLANNED, planned
         answer.save()
     return sheet
 
@@ -288,7 +289,7 @@ def hostile_sheet(request, sheet):
 
 def typed_strings(sheet):
     values = [getattr(sheet, name) for name in FREE_TEXT + ["website_url", "contact_email"]]
-    values += [answer.planned_time for answer in sheet.checklist.answers.all()]
+    values += [answer.planned_time_display for answer in sheet.checklist.answers.all()]
     return [value for value in values if value]
 
 

@@ -3,6 +3,7 @@
 These tests publish with the real WeasyPrint rendering (marker real_pdf).
 """
 
+import datetime
 import hashlib
 import io
 import re
@@ -207,7 +208,7 @@ def test_failed_rendering_publishes_nothing_and_says_why(sheet, staff_client):
 def test_checklist_planned_answer_is_in_the_pdf(sheet):
     answer_all(sheet.checklist)
     answer = sheet.checklist.ordered_answers()[0]
-    answer.status, answer.planned_time = "planned", "2027年3月"
+    answer.status, answer.planned_time = "planned", datetime.date(2027, 3, 1)
     answer.save()
     publication = publish(sheet, change_note="テスト")
     text = squeeze("".join(page_texts(PdfReader(io.BytesIO(bytes(publication.pdf))))))

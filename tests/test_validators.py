@@ -21,12 +21,12 @@ def test_the_printable_rule_is_the_embedded_fonts_coverage():
 def test_planned_time_refuses_unprintable_text_by_its_field_validator():
     """実施時期 has the rule as a field validator, so every full_clean() (admin form,
     loaders, publish()) refuses it alike, without a loop of its own."""
-    assert validate_printable in Answer._meta.get_field("planned_time").validators
-    answer = Answer(status=Answer.Status.PLANNED, planned_time="2027年3月😀")
+    assert validate_printable in Answer._meta.get_field("planned_time_text").validators
+    answer = Answer(status=Answer.Status.PLANNED, planned_time_text="2027年3月😀")
     with pytest.raises(ValidationError) as raised:
         answer.clean_fields(exclude=["checklist", "item"])
-    assert list(raised.value.message_dict) == ["planned_time"]
-    assert "PDFに印字できない文字" in raised.value.message_dict["planned_time"][0]
-    answer = Answer(status=Answer.Status.PLANNED, planned_time="2027年3月\u202e")
+    assert list(raised.value.message_dict) == ["planned_time_text"]
+    assert "PDFに印字できない文字" in raised.value.message_dict["planned_time_text"][0]
+    answer = Answer(status=Answer.Status.PLANNED, planned_time_text="2027年3月\u202e")
     with pytest.raises(ValidationError, match="制御文字"):
         answer.clean_fields(exclude=["checklist", "item"])

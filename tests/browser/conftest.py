@@ -40,6 +40,8 @@ STAFF_PASSWORD = "pw-for-browser-tests-7Qx"
 # What the second published version (fixture `two_versions`) changes.
 NEW_HOURS_SYSTEM = "24時間 365日稼働（保守時を除く）"
 PLANNED_TIME = "2027年3月"
+# The same month as <input type="month"> holds it (Chromium shows it as 2027年03月).
+PLANNED_MONTH_VALUE = "2027-03"
 
 
 def find_chromium():

@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 from disclosures.models import Publication
 from disclosures.snapshot import japanese_date
 
-from .conftest import NEW_HOURS_SYSTEM, PLANNED_TIME, log_in
+from .conftest import NEW_HOURS_SYSTEM, PLANNED_MONTH_VALUE, PLANNED_TIME, log_in
 
 pytestmark = [
     pytest.mark.browser,
@@ -118,11 +118,11 @@ def test_staff_publishes_a_change_that_the_public_then_sees(
     page.goto(base + reverse("admin:checklist_checklist_change", args=[sheet.checklist_id]))
     prefix = f"answers-{ANSWER_INDEX}"
     page.locator(f"input[name={prefix}-status][value=planned]").check()
-    page.locator(f"input[name={prefix}-planned_time]").fill(PLANNED_TIME)
+    page.locator(f"input[name={prefix}-planned_time]").fill(PLANNED_MONTH_VALUE)
     page.locator("input[name=_continue]").click()
     expect(page.locator(".messagelist .success")).to_be_visible()
     expect(page.locator(f"input[name={prefix}-status][value=planned]")).to_be_checked()
-    expect(page.locator(f"input[name={prefix}-planned_time]")).to_have_value(PLANNED_TIME)
+    expect(page.locator(f"input[name={prefix}-planned_time]")).to_have_value(PLANNED_MONTH_VALUE)
 
     # --- saved drafts are not public ---
     public.reload()

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from .conftest import PLANNED_TIME, log_in
+from .conftest import PLANNED_MONTH_VALUE, log_in
 
 pytestmark = [
     pytest.mark.browser,
@@ -51,7 +51,7 @@ def test_checklist_answers_come_first_and_each_error_is_one_click_away(
     assert not in_viewport(page, field)
     summary.get_by_role("link").first.click()
     expect(field).to_be_in_viewport()
-    field.fill(PLANNED_TIME)
+    field.fill(PLANNED_MONTH_VALUE)
     page.locator("input[name=_continue]").click()
     expect(page.locator(".messagelist")).to_contain_text("変更しました")
 
