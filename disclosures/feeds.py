@@ -51,8 +51,9 @@ class VersionFeed(Feed):
         # Atom's summary is type="html": the note is plain text, so escape it.
         return linebreaksbr(publication.change_note, autoescape=True)
 
+    # A scheduled version is in the feed from its go-live time, dated then.
     def item_pubdate(self, publication):
-        return publication.published_at
+        return publication.live_from
 
     def item_updateddate(self, publication):
-        return publication.published_at
+        return publication.live_from
