@@ -63,7 +63,8 @@ def archive_chunks(organization, numbers, latest):
     versions = []
     with zipfile.ZipFile(sink, "w") as archive:
         for number in numbers:
-            publication = Publication.objects.live().select_related("organization").get(
+            # `numbers` are the public's versions, chosen when the request came.
+            publication = Publication.objects.select_related("organization").get(
                 organization=organization, number=number
             )
             publication.latest_number = latest.number

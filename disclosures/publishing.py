@@ -15,6 +15,7 @@ changed or deleted (publications are immutable) and never public; its number is
 not used again.
 """
 
+import datetime
 import logging
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -79,12 +80,25 @@ def pending_refusal(scheduled):
 
 
 PAST_GO_LIVE = "公開開始日時には現在より後の日時を指定してください。"
+FAR_GO_LIVE = "公開開始日時は1年以内の日時を指定してください。"
+GO_LIVE_HORIZON = datetime.timedelta(days=366)
+
+
+def go_live_problems(live_from, now):
+    """Why `live_from` cannot be a go-live time (empty: it can)."""
+    if live_from <= now:
+        return [PAST_GO_LIVE]
+    if live_from > now + GO_LIVE_HORIZON:
+        return [FAR_GO_LIVE]
+    return []
 
 
 def next_number(organization_id):
     """The number the next version gets: after every version, cancelled ones too
     (a number is never used twice)."""
-    latest = Publication.objects.filter(organization=organization_id).aggregate(latest=Max("number"))["latest"]
+    latest = Publication.objects.filter(organization=organization_id).aggregate(latest=Max("number"))[
+        "latest"
+    ]
     return (latest or 0) + 1
 
 
@@ -122,8 +136,8 @@ class PublishAction:
         scheduled = organization.publications.defer("snapshot", "pdf").scheduled(published_at).first()
         if scheduled is not None:
             problems.insert(0, pending_refusal(scheduled))
-        if self.live_from is not None and self.live_from <= published_at:
-            problems.append(PAST_GO_LIVE)
+        if self.live_from is not None:
+            problems.extend(go_live_problems(self.live_from, published_at))
         if problems:
             raise PublishError(problems)
 

@@ -17,57 +17,126 @@ def live_from_published_at(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('disclosures', '0006_field_texts_from_layout'),
+        ("disclosures", "0006_field_texts_from_layout"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='publication',
-            name='live_from',
-            field=models.DateTimeField(db_index=True, help_text='この日時から公開ページに表示されます（即時公開では公開日時と同じ）。', null=True, verbose_name='公開開始日時'),
+            model_name="publication",
+            name="live_from",
+            field=models.DateTimeField(
+                db_index=True,
+                help_text="この日時から公開ページに表示されます（即時公開では公開日時と同じ）。",
+                null=True,
+                verbose_name="公開開始日時",
+            ),
         ),
         migrations.RunPython(live_from_published_at, migrations.RunPython.noop),
         migrations.AlterField(
-            model_name='publication',
-            name='live_from',
-            field=models.DateTimeField(db_index=True, help_text='この日時から公開ページに表示されます（即時公開では公開日時と同じ）。', verbose_name='公開開始日時'),
+            model_name="publication",
+            name="live_from",
+            field=models.DateTimeField(
+                db_index=True,
+                help_text="この日時から公開ページに表示されます（即時公開では公開日時と同じ）。",
+                verbose_name="公開開始日時",
+            ),
         ),
         migrations.CreateModel(
-            name='HistoricalScheduleCancellation',
+            name="HistoricalScheduleCancellation",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('cancelled_at', models.DateTimeField(verbose_name='取消日時')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('cancelled_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='取消者')),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('publication', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='disclosures.publication', verbose_name='公開版')),
+                (
+                    "id",
+                    models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID"),
+                ),
+                ("cancelled_at", models.DateTimeField(verbose_name="取消日時")),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "cancelled_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="取消者",
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "publication",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="disclosures.publication",
+                        verbose_name="公開版",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '公開予定の取消の履歴',
-                'verbose_name_plural': 'historical 公開予定の取消',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "公開予定の取消の履歴",
+                "verbose_name_plural": "historical 公開予定の取消",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='ScheduleCancellation',
+            name="ScheduleCancellation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('cancelled_at', models.DateTimeField(verbose_name='取消日時')),
-                ('cancelled_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='schedule_cancellations', to=settings.AUTH_USER_MODEL, verbose_name='取消者')),
-                ('publication', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='cancellation', to='disclosures.publication', verbose_name='公開版')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("cancelled_at", models.DateTimeField(verbose_name="取消日時")),
+                (
+                    "cancelled_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="schedule_cancellations",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="取消者",
+                    ),
+                ),
+                (
+                    "publication",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="cancellation",
+                        to="disclosures.publication",
+                        verbose_name="公開版",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '公開予定の取消',
-                'verbose_name_plural': '公開予定の取消',
-                'ordering': ['-cancelled_at'],
+                "verbose_name": "公開予定の取消",
+                "verbose_name_plural": "公開予定の取消",
+                "ordering": ["-cancelled_at"],
             },
         ),
     ]
