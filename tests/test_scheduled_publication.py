@@ -370,3 +370,51 @@ def test_the_caches_hold_no_current_page_past_the_go_live(client, sheet):
     assert "-v2-" in get(client, "/qolead/pdf/", GO_LIVE)["Content-Disposition"]
     assert NEW_HOURS in get(client, "/qolead/", GO_LIVE).content.decode()
     assert "現在の版ではありません" in get(client, "/qolead/versions/1/", GO_LIVE).content.decode()
+
+
+# --- the data migration ----------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_gives_every_existing_version_its_publication_time_as_go_live():
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    before, after = (
+        ("disclosures", "0006_field_texts_from_layout"),
+        ("disclosures", "0007_schedule_live_from"),
+    )
+    executor = MigrationExecutor(connection)
+    executor.migrate([before])
+    old = executor.loader.project_state([before]).apps
+    organization = old.get_model("disclosures", "Organization").objects.create(slug="old", name="旧機関")
+    published_at = [
+        datetime.datetime(2023, 4, 1, 0, 0, tzinfo=datetime.UTC) + datetime.timedelta(days=n)
+        for n in range(2)
+    ]
+    for number, moment in enumerate(published_at, start=1):
+        old.get_model("disclosures", "Publication").objects.create(
+            organization=organization,
+            number=number,
+            published_at=moment,
+            change_note="移行前の版",
+            snapshot={},
+            snapshot_sha256="0" * 64,
+            sheet_digest="0" * 64,
+            checklist_digest="0" * 64,
+            sheet_updated_on=moment.date(),
+            checklist_updated_on=moment.date(),
+            pdf=b"%PDF",
+            pdf_sha256="0" * 64,
+            title="旧機関",
+            classification="insurer",
+        )
+    executor = MigrationExecutor(connection)
+    executor.migrate([after])
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    versions = Publication.objects.filter(organization__slug="old").order_by("number")
+    assert [(p.published_at, p.live_from) for p in versions] == [(m, m) for m in published_at]
+    assert [p.number for p in Publication.objects.for_slug("old")] == [2, 1]
+    assert [p.number for p in Publication.objects.filter(organization__slug="old").current()] == [2]
