@@ -740,7 +740,12 @@ class ScheduleCancellationAdmin(OrganizationScopedAdmin):
         return cancellation.publication.organization_id
 
     def get_queryset(self, request):
-        return super().get_queryset(request).defer("publication__snapshot", "publication__pdf")
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("publication__organization", "cancelled_by")
+            .defer("publication__snapshot", "publication__pdf")
+        )
 
     @admin.display(description="公開予定だった日時")
     def live_from(self, cancellation):

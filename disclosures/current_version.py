@@ -32,7 +32,7 @@ def current_publication(slug):
         publication = Publication.objects.for_slug(slug).current().defer("pdf", "snapshot").first()
         if publication is not None:
             publication.latest_number = publication.number
-            publication.latest_live_from = publication.latest_published_at = publication.live_from
+            publication.latest_live_from = publication.live_from
             cache.set(key, publication, public_cache.memo_seconds())
     return publication
 

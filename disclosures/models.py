@@ -564,13 +564,11 @@ class PublicationQuerySet(models.QuerySet):
 
     def with_current(self, now=None):
         """Each version with its organisation's current number and go-live time
-        (latest_number, latest_live_from; latest_published_at is the same time, the
-        name the views used before scheduling), read in the same query."""
+        (latest_number, latest_live_from), read in the same query."""
         now = now or timezone.now()
         return self.annotate(
             latest_number=current_version_value("number", now=now),
             latest_live_from=current_version_value("live_from", now=now),
-            latest_published_at=current_version_value("live_from", now=now),
         )
 
     def update(self, **kwargs):

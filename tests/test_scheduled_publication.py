@@ -418,3 +418,18 @@ def test_the_migration_gives_every_existing_version_its_publication_time_as_go_l
     assert [(p.published_at, p.live_from) for p in versions] == [(m, m) for m in published_at]
     assert [p.number for p in Publication.objects.for_slug("old")] == [2, 1]
     assert [p.number for p in Publication.objects.filter(organization__slug="old").current()] == [2]
+
+
+def test_admin_pages_of_scheduled_and_cancelled_versions_open_without_a_public_link(staff_client, sheet):
+    scheduled = schedule(sheet)
+    page = staff_client.get(reverse("admin:disclosures_publication_change", args=[scheduled.pk]))
+    assert page.status_code == 200
+    assert f"公開予定 {japanese_moment(GO_LIVE)}" in page.content.decode()
+    assert scheduled.get_absolute_url() not in page.content.decode()
+    with frozen_at(NOW):
+        cancel_schedule(sheet.organization)
+    cancellation = ScheduleCancellation.objects.get()
+    page = staff_client.get(reverse("admin:disclosures_schedulecancellation_change", args=[cancellation.pk]))
+    assert page.status_code == 200 and japanese_moment(GO_LIVE) in page.content.decode()
+    page = staff_client.get(reverse("admin:disclosures_publication_change", args=[scheduled.pk]))
+    assert "取消（" in page.content.decode()
