@@ -25,19 +25,30 @@ from . import spreadsheet
 from .diff import diff_snapshots
 from .display import document_context
 from .draft_state import draft_state, with_draft_state
-from .formatting import box, japanese_date
+from .formatting import box, japanese_date, japanese_moment
 from .forms import AnswerForm, DisclosureSheetForm, PublicationRequestForm, PublishForm, ReturnRequestForm
 from .layout import COMPLIANCE_FIELD, SHEET_LAYOUT, field_label, field_notes
-from .models import DisclosureSheet, Membership, Organization, Publication, PublicationRequest
+from .models import (
+    DisclosureSheet,
+    Membership,
+    Organization,
+    Publication,
+    PublicationRequest,
+    ScheduleCancellation,
+)
 from .notes import SHEET_NOTES, note_marker
 from .permissions import four_eyes_refusal, is_member, may_publish, publish_refusal
 from .publishing import (
     DRAFT_CHANGED_SINCE_REQUEST,
     NothingChanged,
     PublishError,
+    cancel_schedule,
     draft_problems,
+    next_number,
+    pending_refusal,
     publication_outcome,
     publish,
+    scheduled_version,
 )
 from .review import (
     RequestError,
@@ -329,6 +340,11 @@ class DisclosureSheetAdmin(ScopedHistoryAdmin):
                 self.admin_site.admin_view(self.request_publication_view),
                 name="disclosures_disclosuresheet_request",
             ),
+            path(
+                "<int:pk>/publish/cancel-schedule/",
+                self.admin_site.admin_view(self.cancel_schedule_view),
+                name="disclosures_disclosuresheet_cancel_schedule",
+            ),
             *super().get_urls(),
         ]
 
@@ -471,29 +487,40 @@ class DisclosureSheetAdmin(ScopedHistoryAdmin):
             .current()
             .first()
         )
+        # While a version waits for its go-live time nothing else is published:
+        # the page offers to cancel it instead.
+        scheduled = scheduled_version(sheet.organization_id)
         form = PublishForm(request.POST or None, first_publication=live is None)
-        problems = draft_problems(sheet)
+        problems = [pending_refusal(scheduled)] if scheduled else draft_problems(sheet)
         if request.method == "POST" and form.is_valid() and not problems:
             try:
                 publication = publish(sheet, user=request.user, **form.cleaned_data)
             except PublishError as error:
                 problems = error.problems
             else:
-                messages.success(
-                    request,
-                    f"第{publication.number}版を公開しました"
+                dates = (
                     f"（最終更新日: 概要 {japanese_date(publication.sheet_updated_on)}、"
-                    f"チェックリスト {japanese_date(publication.checklist_updated_on)}）。",
+                    f"チェックリスト {japanese_date(publication.checklist_updated_on)}）"
                 )
+                if publication.live_from > publication.published_at:
+                    messages.success(
+                        request,
+                        f"第{publication.number}版を{japanese_moment(publication.live_from)}に公開する予定で"
+                        f"確定しました{dates}。それまで公開ページには表示されません。公開前なら取り消せます。",
+                    )
+                else:
+                    messages.success(request, f"第{publication.number}版を公開しました{dates}。")
                 return redirect("admin:disclosures_disclosuresheet_change", sheet.pk)
         outcome = None
         if not problems:
-            effective_date = (
-                form.cleaned_data.get("effective_date") if form.is_bound and form.is_valid() else None
-            )
+            valid = form.is_bound and form.is_valid()
             try:
                 # The 版 and both 最終更新日 this draft would get, shown before the button.
-                outcome = publication_outcome(sheet, effective_date=effective_date)
+                outcome = publication_outcome(
+                    sheet,
+                    effective_date=form.cleaned_data.get("effective_date") if valid else None,
+                    live_from=form.cleaned_data.get("live_from") if valid else None,
+                )
             except PublishError as error:  # unchanged, or a wrong effective date
                 problems = error.problems
         changes = diff_snapshots(live.snapshot, build_snapshot(sheet)) if live and not problems else None
@@ -503,6 +530,9 @@ class DisclosureSheetAdmin(ScopedHistoryAdmin):
             "title": f"{sheet} を公開",
             "sheet": sheet,
             "live": live,
+            "scheduled": scheduled,
+            "scheduled_at": japanese_moment(scheduled.live_from) if scheduled else "",
+            "next_number": next_number(sheet.organization_id),
             "form": form,
             "problems": problems,
             "changes": changes,
@@ -566,6 +596,27 @@ class DisclosureSheetAdmin(ScopedHistoryAdmin):
         sheet = self.get_reachable_object(request, object_id)
         extra_context = {**(extra_context or {}), "open_request": open_request_of(sheet.organization_id)}
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def cancel_schedule_view(self, request, pk):
+        """POST: cancel the organisation's scheduled version (kept, never public)."""
+        sheet = self.get_sheet(request, pk)
+        refusal = publish_refusal(request.user, sheet.organization_id)
+        if refusal:
+            raise PermissionDenied(refusal)
+        if request.method != "POST":
+            return redirect("admin:disclosures_disclosuresheet_publish", sheet.pk)
+        try:
+            cancelled = cancel_schedule(sheet.organization, user=request.user)
+        except PublishError as error:
+            for problem in error.problems:
+                messages.error(request, problem)
+        else:
+            messages.success(
+                request,
+                f"第{cancelled.number}版（{japanese_moment(cancelled.live_from)}公開予定）を取り消しました。"
+                f"第{cancelled.number}版は公開されず、その番号は使われません。",
+            )
+        return redirect("admin:disclosures_disclosuresheet_publish", sheet.pk)
 
     def has_add_permission(self, request):
         return False  # a sheet comes with its organisation: exactly one each
@@ -796,18 +847,21 @@ class PublicationAdmin(OrganizationScopedAdmin):
         "title",
         "number",
         "published_at",
+        "live_state",
         "published_by",
         "sheet_updated_on",
         "checklist_updated_on",
         "public_link",
     ]
-    list_select_related = ["organization", "published_by"]
+    list_select_related = ["organization", "published_by", "cancellation"]
     list_filter = ["organization"]
     search_fields = ["title", "organization__slug", "change_note"]
     fields = [
         "organization",
         "number",
         "published_at",
+        "live_from",
+        "live_state",
         "published_by",
         "change_note",
         "sheet_updated_on",
@@ -818,11 +872,16 @@ class PublicationAdmin(OrganizationScopedAdmin):
     readonly_fields = fields
 
     def get_queryset(self, request):
-        return super().get_queryset(request).defer("snapshot")
+        return super().get_queryset(request).defer("snapshot").select_related("cancellation")
 
     def view_on_site(self, publication):
-        """「サイトで表示」: the version's own page, without the content-types redirect."""
-        return publication.get_absolute_url()
+        """「サイトで表示」: the version's own page, without the content-types redirect
+        (none for a version the public does not see)."""
+        return publication.get_absolute_url() if live_state(publication) == PUBLIC else None
+
+    @admin.display(description="公開状況")
+    def live_state(self, publication):
+        return live_state(publication)
 
     def has_add_permission(self, request):
         return False
@@ -835,6 +894,8 @@ class PublicationAdmin(OrganizationScopedAdmin):
 
     @admin.display(description="公開ページ")
     def public_link(self, publication):
+        if live_state(publication) != PUBLIC:
+            return "—"
         return format_html(
             '<a href="{}">第{}版を表示</a>', publication.get_absolute_url(), publication.number
         )
@@ -985,3 +1046,51 @@ class PublicationRequestAdmin(ScopedHistoryAdmin):
             return self.request_page(request, publication_request, problems=error.problems)
         messages.success(request, "公開依頼を取り下げました。")
         return redirect("admin:disclosures_publicationrequest_change", pk)
+
+
+PUBLIC = "公開済"
+
+
+def live_state(publication):
+    """公開済, 公開予定 2027年4月1日 0:00, or 取消 (a cancelled schedule, never public)."""
+    if hasattr(publication, "cancellation"):
+        cancellation = publication.cancellation
+        return f"取消（{japanese_moment(cancellation.cancelled_at)}、公開されません）"
+    if publication.live_from > max(publication.published_at, timezone.now()):
+        return f"公開予定 {japanese_moment(publication.live_from)}"
+    return PUBLIC
+
+
+@admin.register(ScheduleCancellation)
+class ScheduleCancellationAdmin(OrganizationScopedAdmin):
+    """The audit trail of cancelled schedules: read, never changed (cancel_schedule() makes them)."""
+
+    organization_path = "publication__organization"
+    list_display = ["publication", "live_from", "cancelled_at", "cancelled_by"]
+    list_select_related = ["publication__organization", "cancelled_by"]
+    fields = ["publication", "live_from", "cancelled_at", "cancelled_by"]
+    readonly_fields = fields
+
+    def organization_id_of(self, cancellation):
+        return cancellation.publication.organization_id
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("publication__organization", "cancelled_by")
+            .defer("publication__snapshot", "publication__pdf")
+        )
+
+    @admin.display(description="公開予定だった日時")
+    def live_from(self, cancellation):
+        return japanese_moment(cancellation.publication.live_from)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_safe
 
 from .models import Publication
 from .pdf import pdf_sha256
+from .public_cache import current_max_age
 from .views import pdf_filenames, snapshot_document
 
 # Bumped when the archive's layout changes, so clients fetch it again.
@@ -62,6 +63,7 @@ def archive_chunks(organization, numbers, latest):
     versions = []
     with zipfile.ZipFile(sink, "w") as archive:
         for number in numbers:
+            # `numbers` are the public's versions, chosen when the request came.
             publication = Publication.objects.select_related("organization").get(
                 organization=organization, number=number
             )
@@ -71,14 +73,14 @@ def archive_chunks(organization, numbers, latest):
             ascii_pdf_name, _utf8 = pdf_filenames(publication)
             pdf_name = f"{folder}/v{number}/{ascii_pdf_name}"
             json_name = f"{folder}/v{number}/{organization.slug}-v{number}.json"
-            archive.writestr(_entry(pdf_name, publication.published_at, compress=False), pdf)
+            archive.writestr(_entry(pdf_name, publication.live_from, compress=False), pdf)
             yield sink.drain()
-            archive.writestr(_entry(json_name, publication.published_at, compress=True), document)
+            archive.writestr(_entry(json_name, publication.live_from, compress=True), document)
             yield sink.drain()
             versions.append(
                 {
                     "version": number,
-                    "published_at": publication.published_at.isoformat(),
+                    "published_at": publication.live_from.isoformat(),
                     "sheet_updated_on": publication.sheet_updated_on.isoformat(),
                     "checklist_updated_on": publication.checklist_updated_on.isoformat(),
                     "change_note": publication.change_note,
@@ -96,7 +98,7 @@ def archive_chunks(organization, numbers, latest):
             "versions": versions,
         }
         archive.writestr(
-            _entry(f"{folder}/{MANIFEST_NAME}", latest.published_at, compress=True),
+            _entry(f"{folder}/{MANIFEST_NAME}", latest.live_from, compress=True),
             json.dumps(manifest, ensure_ascii=False, indent=1).encode(),
         )
         yield sink.drain()
@@ -113,26 +115,28 @@ def archive_zip(request, slug):
         f'"archive-{ARCHIVE_REVISION}-{organization.pk}-{latest.number}-'
         f'{latest.pdf_sha256[:16]}-{latest.snapshot_sha256[:16]}"'
     )
-    last_modified = int(latest.published_at.timestamp())
+    last_modified = int(latest.live_from.timestamp())
     response = get_conditional_response(request, etag=etag, last_modified=last_modified)
     if response is None and request.method == "HEAD":
         # The headers only: no version's PDF is read for them.
         response = HttpResponse(content_type="application/zip")
     elif response is None:
-        # Up to the version the ETag names, even if another is published meanwhile.
+        # Up to the version the ETag names, even if another is published meanwhile;
+        # the public's versions only (never a scheduled or cancelled one).
         numbers = list(
-            Publication.objects.filter(organization=organization, number__lte=latest.number)
+            Publication.objects.live()
+            .filter(organization=organization, number__lte=latest.number)
             .order_by("number")
             .values_list("number", flat=True)
         )
         response = StreamingHttpResponse(
             archive_chunks(organization, numbers, latest), content_type="application/zip"
         )
-    published_on = timezone.localdate(latest.published_at)
+    published_on = timezone.localdate(latest.live_from)
     response.headers["Content-Disposition"] = (
         f'attachment; filename="{organization.slug}-archive-v{latest.number}-{published_on:%Y-%m-%d}.zip"'
     )
     response.headers["ETag"] = etag
     response.headers["Last-Modified"] = http_date(last_modified)
-    patch_cache_control(response, public=True, max_age=60)
+    patch_cache_control(response, public=True, max_age=current_max_age())
     return response

@@ -6,6 +6,8 @@ remembered is keyed by the cache's generation (public_cache.py), which publish()
 bumps before and again after its commit: with a shared cache (Redis) every process
 sees a new version on its next request; with per-process memory another process
 within a few seconds, well within the max-age=60 the public responses promise.
+The generation includes the latest go-live time that has come, so a scheduled
+version is current from its go-live time on, in every process, with nothing run.
 """
 
 from django.core.cache import cache
@@ -30,7 +32,7 @@ def current_publication(slug):
         publication = Publication.objects.for_slug(slug).current().defer("pdf", "snapshot").first()
         if publication is not None:
             publication.latest_number = publication.number
-            publication.latest_published_at = publication.published_at
+            publication.latest_live_from = publication.live_from
             cache.set(key, publication, public_cache.memo_seconds())
     return publication
 

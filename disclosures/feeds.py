@@ -1,7 +1,6 @@
 """The Atom feed of an organisation's published versions (更新情報)."""
 
 from django.contrib.syndication.views import Feed
-from django.db.models import OuterRef, Subquery
 from django.http import Http404
 from django.template.defaultfilters import linebreaksbr
 from django.urls import reverse
@@ -52,26 +51,25 @@ class VersionFeed(Feed):
         # Atom's summary is type="html": the note is plain text, so escape it.
         return linebreaksbr(publication.change_note, autoescape=True)
 
+    # A scheduled version is in the feed from its go-live time, dated then.
     def item_pubdate(self, publication):
-        return publication.published_at
+        return publication.live_from
 
     def item_updateddate(self, publication):
-        return publication.published_at
+        return publication.live_from
 
 
 class AllVersionsFeed(VersionFeed):
-    """Every organisation's published versions, newest first (/feed/): only versions
-    that are live, i.e. numbered up to their organisation's current version."""
+    """Every organisation's published versions, newest first (/feed/): only the
+    versions the public sees (live: never a scheduled one before its go-live, never a
+    cancelled one)."""
 
     def get_object(self, request):
-        live = (
-            Publication.objects.current().filter(organization=OuterRef("organization")).values("number")[:1]
-        )
         return list(
-            Publication.objects.filter(number__lte=Subquery(live))
+            Publication.objects.live()
             .select_related("organization")
             .defer("pdf", "snapshot")
-            .order_by("-published_at", "-pk")[:50]
+            .order_by("-live_from", "-pk")[:50]
         )
 
     def title(self, publications):

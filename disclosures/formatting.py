@@ -25,3 +25,9 @@ def japanese_date_time(value):
     """2026年11月28日 14:05, a moment in the portal's time zone (Asia/Tokyo)."""
     local = timezone.localtime(value)
     return f"{japanese_date(local)} {dateformat.format(local, 'H:i')}"
+
+
+def japanese_moment(value):
+    """2027年4月1日 0:00: a go-live time as staff choose it (hour without a leading zero)."""
+    local = timezone.localtime(value)
+    return f"{japanese_date(local)} {dateformat.format(local, 'G:i')}"

@@ -2,6 +2,7 @@ import datetime
 
 from django import forms
 from django.core.validators import MaxLengthValidator
+from django.utils import timezone
 
 from checklist.models import Answer
 from checklist.months import parse_month_input
@@ -152,6 +153,19 @@ class PublishForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}),
     )
 
+    live_from = forms.DateTimeField(
+        label="公開開始日時（予約公開）",
+        required=False,
+        help_text=(
+            "空欄なら今すぐ公開します。日時（日本時間）を指定すると、版の番号と内容・PDFは今確定し、"
+            "その日時に公開ページが切り替わります。最終更新日はその日付になります。公開までは取り消せます。"
+        ),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        error_messages={
+            "invalid": "公開開始日時は 2027-04-01 00:00 のように、正しい日付と時刻で入力してください。"
+        },
+    )
+
     def __init__(self, *args, first_publication, **kwargs):
         super().__init__(*args, **kwargs)
         if not first_publication:
@@ -161,6 +175,16 @@ class PublishForm(forms.Form):
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.disable_csrf = True
+
+    def clean_live_from(self):
+        # The same rules as publish(): a moment to come, within a year.
+        from .publishing import go_live_problems
+
+        live_from = self.cleaned_data.get("live_from")
+        if live_from is not None:
+            for problem in go_live_problems(live_from, timezone.now()):
+                raise forms.ValidationError(problem)
+        return live_from
 
 
 def crispy_helper():

@@ -15,6 +15,7 @@ from django.db import models, transaction
 from django.db.models.signals import pre_save
 from django.dispatch import receiver
 from django.urls import reverse
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from checklist.models import Checklist, ChecklistTemplate
@@ -533,27 +534,51 @@ class DisclosureSheet(models.Model):
 class PublicationQuerySet(models.QuerySet):
     """Versions are never changed or removed, in bulk either.
 
-    The one definition of "the current version": an organisation's version with
-    the highest number. Views, feeds, the admin and publish() ask for it here.
+    The one definition of what the public sees: live() (a version whose go-live
+    time has come and whose schedule was not cancelled), and of "the current
+    version": an organisation's live version with the highest number. Views,
+    feeds, the archive, /verify/, the admin and publish() ask for them here.
     """
 
-    def for_slug(self, slug):
-        """The versions of the organisation whose URL name is `slug`, with the organisation."""
-        return self.filter(organization__slug=slug).select_related("organization")
+    def live(self, now=None):
+        """The versions the public sees at `now` (by default, now): published at
+        once (live_from is published_at: public from its commit, whatever a clock
+        says), or scheduled for a go-live time that has come; never a cancelled one."""
+        return self.filter(
+            models.Q(live_from__lte=now or timezone.now()) | models.Q(live_from=models.F("published_at")),
+            cancellation__isnull=True,
+        )
+
+    def scheduled(self, now=None):
+        """Versions waiting for their go-live time (not cancelled): never public."""
+        return self.filter(
+            live_from__gt=now or timezone.now(),
+            cancellation__isnull=True,
+        ).filter(live_from__gt=models.F("published_at"))
+
+    def go_live_times(self):
+        """The versions published with a go-live time (cancelled ones aside)."""
+        return self.filter(live_from__gt=models.F("published_at"), cancellation__isnull=True)
+
+    def for_slug(self, slug, now=None):
+        """The live versions of the organisation whose URL name is `slug`, with the organisation."""
+        return self.live(now).filter(organization__slug=slug).select_related("organization")
 
     def newest_first(self):
         return self.order_by("-number")
 
-    def current(self):
+    def current(self, now=None):
         """The current version of each organisation (one row per organisation)."""
-        return self.filter(number=current_version_value("number"))
+        now = now or timezone.now()
+        return self.live(now).filter(number=current_version_value("number", now=now))
 
-    def with_current(self):
-        """Each version with its organisation's current number and publication time
-        (latest_number, latest_published_at), read in the same query."""
+    def with_current(self, now=None):
+        """Each version with its organisation's current number and go-live time
+        (latest_number, latest_live_from), read in the same query."""
+        now = now or timezone.now()
         return self.annotate(
-            latest_number=current_version_value("number"),
-            latest_published_at=current_version_value("published_at"),
+            latest_number=current_version_value("number", now=now),
+            latest_live_from=current_version_value("live_from", now=now),
         )
 
     def update(self, **kwargs):
@@ -582,7 +607,14 @@ class Publication(models.Model):
         Organization, on_delete=models.PROTECT, related_name="publications", verbose_name="代行機関"
     )
     number = models.PositiveIntegerField("版")
+    # When the version was numbered and frozen (the 公開 button); live_from is when
+    # the public sees it: the same moment, or a go-live time chosen then (scheduled).
     published_at = models.DateTimeField("公開日時")
+    live_from = models.DateTimeField(
+        "公開開始日時",
+        db_index=True,
+        help_text="この日時から公開ページに表示されます（即時公開では公開日時と同じ）。",
+    )
     published_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -662,14 +694,45 @@ class Publication(models.Model):
         return reverse("disclosures:version", kwargs={"slug": self.organization.slug, "number": self.number})
 
 
-def current_version_value(field, organization=None):
-    """`field` of the current version of `organization` (an outer reference to an
-    organisation; by default the outer query's "organization"), as a subquery for
-    annotations and filters."""
+def current_version_value(field, organization=None, now=None):
+    """`field` of the current (live) version of `organization` (an outer reference
+    to an organisation; by default the outer query's "organization"), as a
+    subquery for annotations and filters."""
     if organization is None:
         organization = models.OuterRef("organization")
-    newest = Publication.objects.filter(organization=organization).newest_first()
+    newest = Publication.objects.live(now).filter(organization=organization).newest_first()
     return models.Subquery(newest.values(field)[:1])
+
+
+class ScheduleCancellation(models.Model):
+    """A scheduled version withdrawn before its go-live time.
+
+    The version itself is never changed or deleted (a publication is immutable):
+    this record says it will never be public. Its number is not used again; the
+    public, which never saw it, sees the next version follow the previous one.
+    """
+
+    publication = models.OneToOneField(
+        Publication, on_delete=models.PROTECT, related_name="cancellation", verbose_name="公開版"
+    )
+    cancelled_at = models.DateTimeField("取消日時")
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="schedule_cancellations",
+        verbose_name="取消者",
+    )
+    history = HistoricalRecords(verbose_name="公開予定の取消の履歴")
+
+    class Meta:
+        verbose_name = "公開予定の取消"
+        verbose_name_plural = "公開予定の取消"
+        ordering = ["-cancelled_at"]
+
+    def __str__(self):
+        return f"{self.publication} 取消"
 
 
 @receiver(pre_save, sender=Publication)

@@ -17,11 +17,20 @@ fetches both, and an entry of an older generation is never served. The view's ow
 current-version memo is keyed by the generation too, so with a shared cache (Redis)
 every process sees a new version on its next request.
 
+Scheduled versions go live with no process to run and nothing written: the
+generation is the counter *and the latest go-live time that has come* (``generation``),
+so at a version's go-live time every stored response and remembered current version
+is of the past at once. The go-live times are read from the database once per
+counter (scheduling and cancelling bump it) and kept in the cache beside it
+(``go_live_times``). In the minute before a go-live nothing is stored or served from
+here, so that the views' max-age ends at the go-live (``seconds_to_next_go_live``).
+
 Never cached here: requests with a query string, with the session cookie (staff), or
 any other method; responses that set a cookie, are not 200, or are not marked public
 (drafts, the admin, /verify/ and every error are never marked public).
 """
 
+import bisect
 import hashlib
 import re
 import threading
@@ -31,6 +40,7 @@ from collections import OrderedDict
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpResponse, HttpResponseNotModified
+from django.utils import timezone
 from django.utils.cache import get_conditional_response
 from django.utils.http import parse_http_date_safe
 
@@ -99,8 +109,8 @@ local_entries = {}
 stored_keys = set()  # (path, representation) this process has stored
 
 
-def generation():
-    """The current generation, created when the cache has none (first start, a
+def counter():
+    """The generation counter, created when the cache has none (first start, a
     flushed or evicted key): then a new, never-used value (the clock in ns), so
     entries stored under an older counter are never taken for current."""
     value = cache.get(GENERATION_KEY)
@@ -108,6 +118,94 @@ def generation():
         cache.add(GENERATION_KEY, time.time_ns(), None)
         value = cache.get(GENERATION_KEY)
     return value
+
+
+def generation():
+    """The current generation: the counter and the latest go-live time that has come."""
+    return effective_generation(counter())
+
+
+# --- Go-live times ---------------------------------------------------------------
+
+
+def go_lives_key(value):
+    return f"disclosure:go-lives:{value}"
+
+
+# Each process keeps the go-live times of the last counter it saw. With a shared
+# cache those of a counter never change (scheduling and cancelling bump it). In
+# local memory each process has its own counter, which another process's scheduling
+# does not bump: the times are read again after LOCAL_SECONDS.
+_known_go_lives = {}
+
+
+def read_go_lives(now):
+    """(the latest go-live time that has come, the go-live times still to come), in
+    POSIX seconds, of the scheduled versions that are or will be public (a version
+    published at once bumps the counter instead): one statement, over the few
+    versions ever scheduled."""
+    from .models import Publication
+
+    moments = Publication.objects.go_live_times().order_by("live_from").values_list("live_from", flat=True)
+    passed, pending = 0.0, []
+    for moment in moments:
+        if moment <= now:
+            passed = moment.timestamp()
+        else:
+            pending.append(moment.timestamp())
+    return passed, tuple(pending)
+
+
+def go_live_times(value):
+    """What read_go_lives() gave for counter `value`, read once per counter (shared
+    cache) or once per LOCAL_SECONDS (local memory)."""
+    known = _known_go_lives.get(value)
+    if known is not None and known[1] > time.monotonic():
+        return known[0]
+    shared = cache_is_shared()
+    key = go_lives_key(value)
+    times = cache.get(key)
+    if times is None:
+        times = read_go_lives(timezone.now())
+        cache.set(key, times, None if shared else LOCAL_SECONDS)
+    _known_go_lives.clear()
+    _known_go_lives[value] = (times, float("inf") if shared else time.monotonic() + LOCAL_SECONDS)
+    return times
+
+
+# The max-age of the public responses that say which version is current.
+CURRENT_MAX_AGE = 60
+
+
+def generation_at(value, now=None):
+    """(generation, seconds to the next go-live or None) of counter `value` at `now`.
+
+    The generation is "<counter>.<latest go-live time that has come>": the same in
+    every process for the same database, and new at each go-live time."""
+    passed, pending = go_live_times(value)
+    moment = (now or timezone.now()).timestamp()
+    index = bisect.bisect_right(pending, moment)
+    if index:
+        passed = max(passed, pending[index - 1])
+    remaining = pending[index] - moment if index < len(pending) else None
+    return f"{value}.{passed:.6f}", remaining
+
+
+def effective_generation(value, now=None):
+    return generation_at(value, now)[0]
+
+
+def seconds_to_next_go_live(now=None):
+    """Seconds until the next go-live time of any organisation (None: none is scheduled)."""
+    return generation_at(counter(), now)[1]
+
+
+def current_max_age(now=None):
+    """max-age for a response that says which version is current: never past the next go-live."""
+    remaining = seconds_to_next_go_live(now)
+    if remaining is None or remaining >= CURRENT_MAX_AGE:
+        return CURRENT_MAX_AGE
+    return max(0, int(remaining))
 
 
 def bump_generation():
@@ -206,17 +304,21 @@ class PublicResponseCacheMiddleware:
         key = entry_key(request.path, gzipped)
         shared = cache_is_shared()
         if shared:
-            current = shared_generation()
+            value, entry = shared_generation(), None
+        else:  # the cache is this process's memory: one look-up for both
+            found = cache.get_many([GENERATION_KEY, key])
+            value, entry = found.get(GENERATION_KEY), found.get(key)
+        current, remaining = generation_at(counter() if value is None else value)
+        if remaining is not None and remaining <= CURRENT_MAX_AGE:
+            # A go-live within a max-age: each response is built with its own
+            # max-age, which ends at the go-live (views.conditional), and not stored.
+            return self.get_response(request)
+        if shared:
             entry = local_entries.get(key)
             if entry is None or entry[0] != current:
                 entry = cache.get(key)
                 if entry is not None and entry[0] == current:
                     remember(key, entry)
-        else:  # the cache is this process's memory: one look-up for both
-            found = cache.get_many([GENERATION_KEY, key])
-            current, entry = found.get(GENERATION_KEY), found.get(key)
-        if current is None:
-            current = generation()
         if entry is not None and entry[0] == current:
             body = bodies.get(entry[2])
             if body is not None:

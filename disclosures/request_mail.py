@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from disclosure_portal.mail import absolute_url, queue_email
 
-from .formatting import japanese_date_time
+from .formatting import japanese_date_time, japanese_moment
 from .models import Membership
 
 FOOTER = "\n--\nこのメールは重要事項開示ポータルから自動で送信しています。\n"
@@ -68,11 +68,19 @@ def mail_published(publication_request, publication, *, user):
     if user is not None and user.pk == publication_request.requested_by_id:
         return 0
     by = f"{person(user)} さんが" if user is not None else ""
+    if publication.live_from > publication.published_at:  # scheduled: public from its go-live
+        subject = f"【公開予定】{publication_request.organization.name} 第{publication.number}版"
+        done = (
+            f"第{publication.number}版として{japanese_moment(publication.live_from)}に公開する予定にしました"
+        )
+    else:
+        subject = f"【公開しました】{publication_request.organization.name} 第{publication.number}版"
+        done = f"第{publication.number}版として公開しました"
     return mail_requester(
         publication_request,
-        subject=f"【公開しました】{publication_request.organization.name} 第{publication.number}版",
+        subject=subject,
         lines=[
-            f"{by}公開依頼を承認し、第{publication.number}版として公開しました。",
+            f"{by}公開依頼を承認し、{done}。",
             "",
             f"公開ページ:\n{absolute_url(publication.get_absolute_url())}",
             "",

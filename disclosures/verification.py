@@ -3,7 +3,7 @@
 The browser computes the file's SHA-256 itself (static/js/verify.js, Web Crypto:
 the file never leaves the visitor's machine) and asks ``/verify/<sha256>.json``.
 Without JavaScript, ``/verify/?sha256=…`` answers the same on the page. Only
-published versions are ever looked up: a hash is compared with ``pdf_sha256``.
+live versions are ever looked up (never a scheduled or cancelled one): a hash is compared with ``pdf_sha256``.
 """
 
 import json
@@ -29,7 +29,7 @@ def version_record(publication):
     slug = publication.organization.slug
     return {
         "version": publication.number,
-        "published_at": publication.published_at.isoformat(),
+        "published_at": publication.live_from.isoformat(),
         "url": reverse("disclosures:version", kwargs={"slug": slug, "number": publication.number}),
         "pdf_url": reverse("disclosures:version_pdf", kwargs={"slug": slug, "number": publication.number}),
     }
@@ -43,7 +43,8 @@ def verdict(sha256):
     """
     sha256 = sha256.lower()
     publication = (
-        Publication.objects.filter(pdf_sha256=sha256)
+        Publication.objects.live()
+        .filter(pdf_sha256=sha256)
         .select_related("organization")
         .defer("snapshot", "pdf")
         .order_by("organization_id", "number")
@@ -59,15 +60,16 @@ def verdict(sha256):
             ],
         }
     later = list(
-        Publication.objects.filter(organization_id=publication.organization_id, number__gt=publication.number)
+        Publication.objects.live()
+        .filter(organization_id=publication.organization_id, number__gt=publication.number)
         .order_by("number")
-        .values_list("number", "published_at")
+        .values_list("number", "live_from")
     )
     organization = publication.organization
     record = version_record(publication)
     lines = [
         "このポータルが公開したファイルです。",
-        f"{publication.title} の 第{publication.number}版（{japanese_date_time(publication.published_at)}公開）です。",
+        f"{publication.title} の 第{publication.number}版（{japanese_date_time(publication.live_from)}公開）です。",
     ]
     answer = {
         "sha256": sha256,

@@ -26,7 +26,7 @@ from .directory_facts import checklist_summary
 from .display import document_context
 from .formatting import japanese_date
 from .models import Publication, PublicationAltered
-from .public_cache import accepts_gzip
+from .public_cache import accepts_gzip, current_max_age
 
 logger = logging.getLogger(__name__)
 
@@ -80,12 +80,14 @@ def conditional(
         ]
     )
     gzipped = compressible and accepts_gzip(request)
+    # Dates as the public knows them: a version's go-live time (its publication
+    # time unless it was scheduled).
     if immutable:
         tag = f"{identity}-{variant}"
-        modified_at = publication.published_at
+        modified_at = publication.live_from
     else:
         tag = f"{identity}-{variant}-{publication.latest_number}"
-        modified_at = max(publication.published_at, publication.latest_published_at)
+        modified_at = max(publication.live_from, publication.latest_live_from)
     etag = f'"{tag}-gzip"' if gzipped else f'"{tag}"'
     last_modified = int(modified_at.timestamp())
     response = get_conditional_response(request, etag=etag, last_modified=last_modified)
@@ -116,8 +118,9 @@ def conditional(
     if immutable:
         patch_cache_control(response, public=True, max_age=31536000, immutable=True)
     else:
-        # Which version is current changes with the next publication: revalidate.
-        patch_cache_control(response, public=True, max_age=60)
+        # Which version is current changes with the next publication, or at a
+        # scheduled version's go-live time: revalidate, at the latest then.
+        patch_cache_control(response, public=True, max_age=current_max_age())
     return response
 
 
@@ -202,7 +205,8 @@ def version_diff(request, slug, number):
     publication = get_publication(slug, number)
 
     def build():
-        previous = Publication.objects.for_slug(slug).filter(number=number - 1).first()
+        # The version the public saw before: a cancelled schedule's number is skipped.
+        previous = Publication.objects.for_slug(slug).filter(number__lt=number).newest_first().first()
         if previous is not None:
             previous.verify_artefacts()  # its snapshot is shown too
         changes = diff_snapshots(previous.snapshot, publication.snapshot) if previous else None
@@ -219,7 +223,8 @@ def snapshot_document(request, publication):
     slug = publication.organization.slug
     document["publication"] = {
         "version": publication.number,
-        "published_at": publication.published_at.isoformat(),
+        # When the public got it: the go-live time of a scheduled version.
+        "published_at": publication.live_from.isoformat(),
         "sheet_updated_on": publication.sheet_updated_on.isoformat(),
         "checklist_updated_on": publication.checklist_updated_on.isoformat(),
         "change_note": publication.change_note,
@@ -247,7 +252,7 @@ def snapshot_json(request, slug, number=None):
 
 def pdf_filenames(publication, extension="pdf"):
     """An ASCII fallback and the RFC 6266 UTF-8 name: organisation, version, date."""
-    published_on = timezone.localdate(publication.published_at)
+    published_on = timezone.localdate(publication.live_from)
     ascii_name = f"{publication.organization.slug}-v{publication.number}-{published_on:%Y-%m-%d}.{extension}"
     utf8_name = (
         f"{publication.title}_重要事項_第{publication.number}版_{japanese_date(published_on)}.{extension}"

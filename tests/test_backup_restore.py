@@ -417,6 +417,7 @@ def edit_and_restore(path, edit, *, recompute=False):
 
 PUBLICATION_EDITS = {
     "published_at": "2020-01-01T00:00:00+00:00",
+    "live_from": "2020-01-01T00:00:00+00:00",
     "sheet_updated_on": "2020-01-01",
     "checklist_updated_on": "2020-01-01",
     "change_note": "書き換えた変更内容",
@@ -553,3 +554,34 @@ def test_restore_refuses_a_publication_row_given_another_id(populated, tmp_path)
 
     assert "マニフェストにない公開版の行があります（id=99）" in message
     assert "qolead 第2版: 公開版の行（id=" in message
+
+
+def test_scheduled_and_cancelled_versions_restore_with_their_go_live_times(populated, tmp_path):
+    """Issue 14 (scheduled publication): live_from is in every publication row and
+    the cancellation of a schedule is restored with it."""
+    import datetime
+
+    from django.utils import timezone
+
+    from disclosures.models import ScheduleCancellation
+    from disclosures.publishing import cancel_schedule
+
+    from .factories import change_sheet
+
+    sheet = populated.sheet
+    go_live = timezone.now() + datetime.timedelta(days=3)
+    change_sheet(sheet, hours_system="予約公開の受付時間")
+    cancelled = publish(sheet, change_note="取り消す予定", live_from=go_live)
+    cancel_schedule(populated)
+    scheduled = publish(sheet, change_note="公開予定", live_from=go_live + datetime.timedelta(days=1))
+    before = database_state()
+    path = backup(tmp_path / "backup.json.gz")
+    empty_database()
+
+    restore(path)
+
+    assert database_state() == before
+    assert ScheduleCancellation.objects.get().publication.number == cancelled.number == 3
+    assert Publication.objects.get(number=4).live_from == scheduled.live_from
+    assert [p.number for p in Publication.objects.filter(organization__slug="qolead").scheduled()] == [4]
+    assert [p.number for p in Publication.objects.current()] == [2]

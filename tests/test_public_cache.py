@@ -1,6 +1,7 @@
 """Public reads answered from the cache (disclosures/public_cache.py): the same
 headers and body as the full stack, never a draft, never stale after a publish."""
 
+import datetime
 import os
 import socket
 import subprocess
@@ -264,3 +265,56 @@ def test_responses_not_stored_answer_the_clients_validators_themselves(client, e
 def test_if_match_is_left_to_the_full_stack(client, example_org):
     client.get("/qolead/")
     assert client.get("/qolead/", HTTP_IF_MATCH='"not-this-one"').status_code == 412
+
+
+# --- Scheduled versions (.ci/run runs this file with Redis too) ------------------------
+
+
+def test_responses_warm_before_a_go_live_are_never_served_after_it(client, sheet, view_must_not_run):
+    """Stored responses and the remembered current version (in local memory, or in
+    Redis with each process's own memory of the entries) end at the go-live time,
+    with nothing run then."""
+    from .test_scheduled_publication import GO_LIVE, NOW, get, schedule
+
+    schedule(sheet)
+    urls = ["/qolead/", "/qolead/current.json", "/qolead/pdf/"]
+    for url in urls:
+        assert get(client, url, NOW).status_code == 200
+    before = GO_LIVE - datetime.timedelta(minutes=5)
+    served = {url: get(client, url, before) for url in urls}  # warm: the view does not run
+    view_must_not_run()
+    for url in urls:
+        again = get(client, url, before)
+        assert again.content == served[url].content
+    assert get(client, "/qolead/current.json", before).json()["publication"]["version"] == 1
+    with pytest.raises(AssertionError, match="the view ran"):
+        get(client, "/qolead/current.json", GO_LIVE)
+
+
+def test_the_version_scheduled_is_served_at_its_go_live_from_a_warm_cache(client, sheet):
+    from .test_scheduled_publication import GO_LIVE, NEW_HOURS, NOW, get, schedule
+
+    schedule(sheet)
+    for at in (NOW, NOW, GO_LIVE - datetime.timedelta(minutes=5)):
+        assert get(client, "/qolead/current.json", at).json()["publication"]["version"] == 1
+        assert NEW_HOURS not in get(client, "/qolead/", at).content.decode()
+    assert get(client, "/qolead/current.json", GO_LIVE).json()["publication"]["version"] == 2
+    assert NEW_HOURS in get(client, "/qolead/", GO_LIVE).content.decode()
+    assert "-v2-" in get(client, "/qolead/pdf/", GO_LIVE)["Content-Disposition"]
+    # And from the cache again after the go-live.
+    later = GO_LIVE + datetime.timedelta(minutes=1)
+    assert get(client, "/qolead/current.json", later).json()["publication"]["version"] == 2
+
+
+def test_no_response_is_stored_or_served_from_the_cache_in_the_minute_before_a_go_live(
+    client, sheet, view_must_not_run
+):
+    from .test_scheduled_publication import GO_LIVE, get, schedule
+
+    schedule(sheet)
+    near = GO_LIVE - datetime.timedelta(seconds=30)
+    first = get(client, "/qolead/current.json", near)
+    assert "max-age=30" in first["Cache-Control"]
+    view_must_not_run()
+    with pytest.raises(AssertionError, match="the view ran"):
+        get(client, "/qolead/current.json", near)
