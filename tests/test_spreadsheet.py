@@ -250,7 +250,7 @@ def test_a_round_trip_changes_the_draft_only_after_confirmation(editor, editor_c
     assert sheet.service_targets == ["insurer", "institution"]
     assert sheet.staff_total_own == 20
     answer = sheet.checklist.ordered_answers()[0]
-    assert (answer.status, answer.planned_time) == (Answer.Status.PLANNED, "2027年3月")
+    assert (answer.status, answer.planned_time) == (Answer.Status.PLANNED, datetime.date(2027, 3, 1))
     assert sheet.history.latest().history_user == editor
     assert answer.history.latest().history_user == editor
 

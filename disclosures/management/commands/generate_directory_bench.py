@@ -25,6 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from checklist.models import Answer, Checklist, ChecklistTemplate, Item
+from checklist.months import month_of
 from disclosures.models import (
     SERVICE_CONTENTS,
     SERVICE_TARGETS,
@@ -47,7 +48,13 @@ NAME_PARTS = (
     ("健診", "保健", "ヘルス", "メディカル", "データ", "医療情報", "ケア", "ウェルネス"),
     ("サービス", "センター", "システムズ", "ネットワーク", "ソリューションズ", "協会"),
 )
-PLANNED_TIMES = ("2026年12月", "2027年3月", "2027年9月", "2028年3月", "令和10年4月", "2027年度中")
+# 実施予定 months, counted from the month the data is generated (they must lie ahead).
+PLANNED_MONTHS_AHEAD = (1, 4, 10, 16, 29)
+
+
+def planned_month(rng, today):
+    ahead = today.month - 1 + rng.choice(PLANNED_MONTHS_AHEAD)
+    return month_of(today.year + ahead // 12, ahead % 12 + 1)
 
 
 def bench_name(rng, index):
@@ -135,6 +142,7 @@ def generate_batch(indexes, template, items, example, rng):
                 organization=sheet.organization,
                 number=1,
                 published_at=published_at,
+                live_from=published_at,
                 change_note="ベンチマーク用のデータです（初版）。",
                 snapshot=snapshot,
                 snapshot_sha256=sha256_of(snapshot),
@@ -170,7 +178,7 @@ def answers_for(checklist, items, rng):
             checklist=checklist,
             item=item,
             status=Answer.Status.PLANNED if index in planned else Answer.Status.DONE,
-            planned_time=rng.choice(PLANNED_TIMES) if index in planned else "",
+            planned_time=planned_month(rng, timezone.localdate()) if index in planned else None,
         )
         for index, item in enumerate(items)
     ]
