@@ -113,3 +113,16 @@ def test_a_font_stylesheet_that_fails_is_not_kept_and_fails_every_render(tmp_pat
                 created=datetime.datetime(2026, 1, 15, 12, 0, tzinfo=datetime.UTC),
                 stylesheets=("css/broken-fonts.css",),
             )
+
+
+def test_a_missing_font_stylesheet_is_a_render_error():
+    with pytest.raises(PdfRenderError, match="PDF用のファイルが見つかりません"):
+        harness.render_pdf(
+            '<html lang="ja"><body><p>本文</p></body></html>',
+            assets_dir=ASSETS_DIR,
+            title="t",
+            author="a",
+            subject="s",
+            created=datetime.datetime(2026, 1, 15, 12, 0, tzinfo=datetime.UTC),
+            stylesheets=("css/no-such-fonts.css",),
+        )

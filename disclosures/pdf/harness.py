@@ -224,7 +224,14 @@ def _shared_fonts_key(assets_dir, stylesheets) -> tuple:
     """The assets directory and each stylesheet with its modification time: an edited
     stylesheet is parsed again, with a new font configuration."""
     root = os.path.realpath(assets_dir)
-    return (root, tuple((name, os.stat(os.path.join(root, name)).st_mtime_ns) for name in stylesheets))
+
+    def modified(name):
+        try:
+            return os.stat(os.path.join(root, name)).st_mtime_ns
+        except OSError:  # missing: the fetcher refuses it, and the render says so
+            return None
+
+    return (root, tuple((name, modified(name)) for name in stylesheets))
 
 
 def _shared_fonts_for(key, fetcher, handler) -> _SharedFonts:
