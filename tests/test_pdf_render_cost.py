@@ -4,6 +4,7 @@ collector does not run inside a render (disclosures/pdf/harness.py)."""
 import datetime
 import gc
 import shutil
+import threading
 
 import pytest
 
@@ -126,3 +127,23 @@ def test_a_missing_font_stylesheet_is_a_render_error():
             created=datetime.datetime(2026, 1, 15, 12, 0, tzinfo=datetime.UTC),
             stylesheets=("css/no-such-fonts.css",),
         )
+
+
+def test_two_threads_rendering_at_once_share_the_fonts_and_get_the_same_pdf(example_org):
+    publication = example_org.publications.get(number=1)
+    results, errors = [], []
+
+    def render():
+        try:
+            results.append(render_example(publication))
+        except Exception as error:  # reported below, in the test's thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=render) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert len(results) == 2 and results[0] == results[1]
+    assert gc.isenabled()
