@@ -28,9 +28,9 @@ Pango keeps the fonts it opened. The renders that share it take turns (a lock): 
 font map is not for two threads at once.
 
 Python's cyclic garbage collector is paused while a render runs and collects once at
-the end: a render makes some 100,000 objects (boxes that point to their parents), on
-which the collector otherwise ran its full pass about twice per render (~10 % of a warm
-render's CPU).
+the end: a render makes tens of thousands of objects that point to each other (boxes and
+their parents), and the collector otherwise ran its full pass over all the process's
+objects (~150,000 here) about twice per render (~10 % of a warm render's CPU).
 
 WeasyPrint is imported inside the functions: ``import weasyprint`` costs ~0.6 s, which
 Django start-up and the management commands should not pay.
