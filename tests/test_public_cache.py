@@ -318,3 +318,81 @@ def test_no_response_is_stored_or_served_from_the_cache_in_the_minute_before_a_g
     view_must_not_run()
     with pytest.raises(AssertionError, match="the view ran"):
         get(client, "/qolead/current.json", near)
+
+
+def count_cache_calls(monkeypatch, shared):
+    """Calls to the cache backend (local memory) or commands sent to Redis."""
+    from django.core.cache import caches
+
+    calls = []
+    if shared:
+        import redis
+
+        execute = redis.Redis.execute_command
+
+        def counted_command(client, *args, **kwargs):
+            calls.append(args[0])
+            return execute(client, *args, **kwargs)
+
+        monkeypatch.setattr(redis.Redis, "execute_command", counted_command)
+    else:
+        backend = caches["default"]
+        inside = []  # get_many calls get: count the outer call only
+        for name in ("get", "get_many", "set", "set_many", "add", "incr", "delete", "has_key"):
+            method = getattr(backend, name)
+
+            def counted(*args, _method=method, _name=name, **kwargs):
+                if not inside:
+                    calls.append(_name)
+                inside.append(_name)
+                try:
+                    return _method(*args, **kwargs)
+                finally:
+                    inside.pop()
+
+            monkeypatch.setattr(backend, name, counted)
+    return calls
+
+
+@pytest.fixture(params=["locmem", "redis"])
+def cache_backend(request, monkeypatch):
+    """The public cache on local memory, then on Redis (skipped when there is none)."""
+    from disclosures import public_cache
+
+    for name, fresh in (("local_entries", {}), ("stored_keys", set()), ("_generation_readers", {})):
+        monkeypatch.setattr(public_cache, name, fresh)
+    monkeypatch.setattr(public_cache, "bodies", public_cache.BodyMemory(public_cache.BODY_MEMORY_BYTES))
+    if request.param == "locmem":
+        yield False
+        return
+    if not redis_available():
+        if os.environ.get("REQUIRE_REDIS"):
+            pytest.fail(f"no Redis at {REDIS_URL}")
+        pytest.skip(f"no Redis at {REDIS_URL}")
+    import redis
+
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    with override_settings(
+        CACHES={"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    ):
+        yield True
+    redis.Redis.from_url(REDIS_URL).flushdb()
+
+
+def test_a_version_page_is_served_as_the_current_page_is_with_one_cache_call(
+    client, sheet, cache_backend, monkeypatch, django_assert_num_queries
+):
+    """The version page (of the current version, then of an older one) costs what the
+    current page costs: one look-up in local memory (generation and entry at once), one
+    GET of the generation from Redis (entry and body kept in the process); no query."""
+    publish_change(sheet, "第2版です。", hours_system="24時間")
+    urls = ["/qolead/", "/qolead/versions/2/", "/qolead/versions/1/", "/qolead/current.json"]
+    for url in urls:
+        assert client.get(url).status_code == 200  # built once, stored
+    calls = count_cache_calls(monkeypatch, cache_backend)
+    for url in urls:
+        calls.clear()
+        with django_assert_num_queries(0):
+            response = client.get(url)
+        assert response.status_code == 200
+        assert calls == (["GET"] if cache_backend else ["get_many"]), url

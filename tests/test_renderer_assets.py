@@ -17,7 +17,7 @@ from pypdf import PdfReader
 
 from disclosures.models import Organization
 from disclosures.pdf import ASSETS_DIR
-from disclosures.pdf.document import render_publication_pdf
+from disclosures.pdf.document import FONT_STYLESHEET, render_publication_pdf
 
 ROOT = Path(__file__).resolve().parent.parent
 FONT_SUFFIXES = {".ttf", ".otf", ".woff", ".woff2", ".ttc"}
@@ -96,4 +96,6 @@ def test_the_pdf_assets_are_in_the_app_with_their_licences():
 def test_the_pdf_template_refers_to_its_assets_not_to_static_files():
     template = (ROOT / "templates/disclosures/pdf.html").read_text(encoding="utf-8")
     assert "{% static" not in template and "/static/" not in template
-    assert 'href="css/pdf-fonts.css"' in template and 'href="css/pdf.css"' in template
+    assert 'href="css/pdf.css"' in template
+    # The fonts' stylesheet is the renderer's, parsed once per process (not linked).
+    assert (ASSETS_DIR / FONT_STYLESHEET).is_file()

@@ -13,6 +13,10 @@ from ..formatting import japanese_date
 from . import ASSETS_DIR
 from .harness import render_pdf
 
+# The @font-face rules, parsed once per process with one font configuration (the
+# harness's ``stylesheets``); the template links only the print CSS.
+FONT_STYLESHEET = "css/pdf-fonts.css"
+
 
 def publication_html(snapshot, *, number, published_at, sheet_updated_on, checklist_updated_on, draft=False):
     """The HTML the auditors' PDF of a version is rendered from: the page's document
@@ -55,4 +59,5 @@ def render_publication_pdf(
         ),
         keywords="代行機関, 特定健診, 特定保健指導, 重要事項, ガイドライン遵守チェックリスト",
         created=published_at,
+        stylesheets=(FONT_STYLESHEET,),
     )

@@ -1,0 +1,149 @@
+"""What a PDF render costs: the fonts are loaded once per process, the garbage
+collector does not run inside a render (disclosures/pdf/harness.py)."""
+
+import datetime
+import gc
+import shutil
+import threading
+
+import pytest
+
+from disclosures.pdf import ASSETS_DIR, PdfRenderError, harness
+from disclosures.pdf.document import FONT_STYLESHEET, render_publication_pdf
+
+pytestmark = pytest.mark.django_db
+
+
+def render_example(publication):
+    return render_publication_pdf(
+        publication.snapshot,
+        number=publication.number,
+        published_at=publication.published_at,
+        sheet_updated_on=publication.sheet_updated_on,
+        checklist_updated_on=publication.checklist_updated_on,
+    )
+
+
+class Counts:
+    """Font configurations made, @font-face faces loaded, stylesheets fetched."""
+
+    def __init__(self, monkeypatch):
+        self.configurations = self.faces = 0
+        self.fetched = []
+        font_config_class = harness._font_config_class()
+        fetcher_class = harness._fetcher_class()
+        make, add_face, fetch = (
+            font_config_class.__init__,
+            font_config_class.add_font_face,
+            fetcher_class.fetch,
+        )
+
+        def counted_init(config, *args, **kwargs):
+            self.configurations += 1
+            make(config, *args, **kwargs)
+
+        def counted_add_face(config, *args, **kwargs):
+            self.faces += 1
+            return add_face(config, *args, **kwargs)
+
+        def recorded_fetch(fetcher, url, *args, **kwargs):
+            self.fetched.append(url)
+            return fetch(fetcher, url, *args, **kwargs)
+
+        monkeypatch.setattr(font_config_class, "__init__", counted_init)
+        monkeypatch.setattr(font_config_class, "add_font_face", counted_add_face)
+        monkeypatch.setattr(fetcher_class, "fetch", recorded_fetch)
+
+    def reset(self):
+        self.configurations = self.faces = 0
+        self.fetched.clear()
+
+
+def test_the_font_configuration_and_font_stylesheet_are_made_once_per_process(monkeypatch, example_org):
+    publication = example_org.publications.get(number=1)
+    monkeypatch.setattr(harness, "_shared_fonts", {})  # as in a new process
+    counts = Counts(monkeypatch)
+
+    first = render_example(publication)
+    assert counts.configurations == 1
+    assert counts.faces == 10  # Portal Sans JP, the fallback and the variants, two weights each
+    assert any(url.endswith(FONT_STYLESHEET) for url in counts.fetched)
+
+    counts.reset()
+    second = render_example(publication)
+    assert counts.configurations == 0
+    assert counts.faces == 0
+    assert not any(url.endswith(FONT_STYLESHEET) or url.endswith(".ttf") for url in counts.fetched)
+    # The same bytes as a render with fonts of its own.
+    assert second == first
+
+
+def test_a_render_runs_without_the_garbage_collector_and_turns_it_on_again(monkeypatch, example_org):
+    publication = example_org.publications.get(number=1)
+    import weasyprint
+
+    seen = []
+    write_pdf = weasyprint.Document.write_pdf
+
+    def observed_write_pdf(document, *args, **kwargs):
+        seen.append(gc.isenabled())
+        return write_pdf(document, *args, **kwargs)
+
+    monkeypatch.setattr(weasyprint.Document, "write_pdf", observed_write_pdf)
+    assert gc.isenabled()
+    render_example(publication)
+    assert seen == [False]
+    assert gc.isenabled()
+
+
+def test_a_font_stylesheet_that_fails_is_not_kept_and_fails_every_render(tmp_path):
+    assets = tmp_path / "assets"
+    shutil.copytree(ASSETS_DIR / "css", assets / "css")
+    (assets / "css" / "broken-fonts.css").write_text(
+        '@font-face { font-family: "Broken"; src: url("pdf.css"); }', encoding="utf-8"
+    )
+    html = '<html lang="ja"><body><p style="font-family: Broken">本文</p></body></html>'
+    for _ in range(2):
+        with pytest.raises(PdfRenderError, match="フォント「Broken」を読み込めませんでした"):
+            harness.render_pdf(
+                html,
+                assets_dir=assets,
+                title="t",
+                author="a",
+                subject="s",
+                created=datetime.datetime(2026, 1, 15, 12, 0, tzinfo=datetime.UTC),
+                stylesheets=("css/broken-fonts.css",),
+            )
+
+
+def test_a_missing_font_stylesheet_is_a_render_error():
+    with pytest.raises(PdfRenderError, match="PDF用のファイルが見つかりません"):
+        harness.render_pdf(
+            '<html lang="ja"><body><p>本文</p></body></html>',
+            assets_dir=ASSETS_DIR,
+            title="t",
+            author="a",
+            subject="s",
+            created=datetime.datetime(2026, 1, 15, 12, 0, tzinfo=datetime.UTC),
+            stylesheets=("css/no-such-fonts.css",),
+        )
+
+
+def test_two_threads_rendering_at_once_share_the_fonts_and_get_the_same_pdf(example_org):
+    publication = example_org.publications.get(number=1)
+    results, errors = [], []
+
+    def render():
+        try:
+            results.append(render_example(publication))
+        except Exception as error:  # reported below, in the test's thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=render) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert len(results) == 2 and results[0] == results[1]
+    assert gc.isenabled()
