@@ -862,6 +862,7 @@ class PublicationAdmin(OrganizationScopedAdmin):
         "published_at",
         "live_from",
         "live_state",
+        "schedule_actions",
         "published_by",
         "change_note",
         "sheet_updated_on",
@@ -882,6 +883,17 @@ class PublicationAdmin(OrganizationScopedAdmin):
     @admin.display(description="公開状況")
     def live_state(self, publication):
         return live_state(publication)
+
+    @admin.display(description="公開予定の取消")
+    def schedule_actions(self, publication):
+        """Where a scheduled version is cancelled: the publish page (公開責任者 only)."""
+        if not live_state(publication).startswith("公開予定"):
+            return "—"
+        sheet = DisclosureSheet.objects.only("pk").get(organization=publication.organization_id)
+        return format_html(
+            '<a href="{}#scheduled-version">公開ページで取り消す（公開責任者）</a>',
+            reverse("admin:disclosures_disclosuresheet_publish", args=[sheet.pk]),
+        )
 
     def has_add_permission(self, request):
         return False
@@ -966,8 +978,11 @@ class PublicationRequestAdmin(ScopedHistoryAdmin):
         publisher = may_publish(request.user, organization_id)
         refusal = None
         if is_open and publisher:
-            refusal = publish_refusal(request.user, organization_id) or four_eyes_refusal(
-                request.user, organization_id, publication_request
+            scheduled = scheduled_version(organization_id)
+            refusal = (
+                publish_refusal(request.user, organization_id)
+                or four_eyes_refusal(request.user, organization_id, publication_request)
+                or (scheduled and pending_refusal(scheduled))
             )
         may_publish_now = is_open and publisher and not changed and not refusal
         if may_publish_now and publish_form is None:
@@ -991,6 +1006,13 @@ class PublicationRequestAdmin(ScopedHistoryAdmin):
             "return_form": (return_form or ReturnRequestForm()) if is_open and publisher else None,
             "may_withdraw": is_open and publication_request.requested_by_id == request.user.pk,
             "problems": problems,
+            # A cancelled version's number is not used again.
+            "next_number": next_number(organization_id) if may_publish_now else None,
+            # The version published from the request: linked once the public sees it.
+            "version_state": live_state(publication_request.publication)
+            if publication_request.publication
+            else "",
+            "public": PUBLIC,
         }
         return TemplateResponse(request, "admin/disclosures/publication_request.html", context)
 
@@ -1012,12 +1034,18 @@ class PublicationRequestAdmin(ScopedHistoryAdmin):
             return self.request_page(request, publication_request, problems=[str(refusal)])
         except PublishError as error:
             return self.request_page(request, publication_request, publish_form=form, problems=error.problems)
-        messages.success(
-            request,
-            f"公開依頼を承認し、第{publication.number}版を公開しました"
+        dates = (
             f"（最終更新日: 概要 {japanese_date(publication.sheet_updated_on)}、"
-            f"チェックリスト {japanese_date(publication.checklist_updated_on)}）。",
+            f"チェックリスト {japanese_date(publication.checklist_updated_on)}）"
         )
+        if publication.live_from > publication.published_at:
+            messages.success(
+                request,
+                f"公開依頼を承認し、第{publication.number}版を{japanese_moment(publication.live_from)}に"
+                f"公開する予定で確定しました{dates}。それまで公開ページには表示されません。公開前なら取り消せます。",
+            )
+        else:
+            messages.success(request, f"公開依頼を承認し、第{publication.number}版を公開しました{dates}。")
         return redirect("admin:disclosures_publicationrequest_change", pk)
 
     def return_view(self, request, pk):

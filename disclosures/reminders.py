@@ -30,9 +30,9 @@ from checklist.months import format_month
 from disclosure_portal.mail import absolute_url, queue_email
 
 from .draft_state import draft_state, with_draft_state
-from .formatting import japanese_date, japanese_date_time
+from .formatting import japanese_date, japanese_date_time, japanese_moment
 from .layout import row_labels
-from .models import Membership, Organization, Publication, ReminderDigest
+from .models import Membership, Organization, Publication, PublicationRequest, ReminderDigest
 from .notes import note_marker
 
 # 実施予定 items are listed from this many days before their month begins.
@@ -75,7 +75,7 @@ def draft_changes(organizations, today):
     for organization in states:
         state = draft_state(organization)
         organization = by_pk[organization.pk]
-        if not state.published:
+        if not state.published and state.scheduled_number is None:
             yield Reminder(
                 organization,
                 "draft_changes",
@@ -83,13 +83,61 @@ def draft_changes(organizations, today):
                 sheet_url(organization),
             )
         elif state.differs:
+            # The draft is compared with the scheduled version while one waits.
+            compared = (
+                f"公開予定の版（第{state.scheduled_number}版）"
+                if state.scheduled_number is not None
+                else f"公開版（第{state.live_number}版）"
+            )
             since = f"（{japanese_date_time(state.since)} から）" if state.since else ""
             yield Reminder(
                 organization,
                 "draft_changes",
-                f"公開版（第{state.live_number}版）との差分が公開されていません{since}。",
+                f"{compared}との差分が公開されていません{since}。",
                 sheet_url(organization),
             )
+
+
+def open_requests(organizations, today):
+    """公開依頼 waiting for a 公開責任者: who asked, since when (at most one per organisation)."""
+    by_pk = {o.pk: o for o in organizations}
+    waiting = (
+        PublicationRequest.objects.filter(organization__in=by_pk, status=PublicationRequest.Status.OPEN)
+        .select_related("requested_by")
+        .defer("snapshot")
+        .order_by("organization", "requested_at")
+    )
+    for publication_request in waiting:
+        user = publication_request.requested_by
+        name = user.get_full_name() or user.get_username()
+        yield Reminder(
+            by_pk[publication_request.organization_id],
+            "open_requests",
+            f"公開依頼が承認待ちです（依頼者: {name}、{japanese_date_time(publication_request.requested_at)} から）。",
+            reverse("admin:disclosures_publicationrequest_change", args=[publication_request.pk]),
+        )
+
+
+def scheduled_versions(organizations, today):
+    """A version waiting for its go-live time (公開予定): staff see it, the public does not.
+    The link is the version's admin page (every member may see it), which links to
+    the publish page where a 公開責任者 cancels it."""
+    by_pk = {o.pk: o for o in organizations}
+    scheduled = (
+        Publication.objects.filter(organization__in=by_pk)
+        .scheduled()
+        .only("organization", "number", "live_from")
+        .order_by("organization", "number")
+    )
+    for publication in scheduled:
+        organization = by_pk[publication.organization_id]
+        yield Reminder(
+            organization,
+            "scheduled_versions",
+            f"第{publication.number}版が{japanese_moment(publication.live_from)}に公開予定です。"
+            "公開前なら取り消せます。",
+            reverse("admin:disclosures_publication_change", args=[publication.pk]),
+        )
 
 
 def planned_items(organizations, today):
@@ -202,7 +250,15 @@ def no_recent_publication(organizations, today):
         )
 
 
-SOURCES = [draft_changes, planned_items, unconverted_planned_times, annual_counts, no_recent_publication]
+SOURCES = [
+    draft_changes,
+    open_requests,
+    scheduled_versions,
+    planned_items,
+    unconverted_planned_times,
+    annual_counts,
+    no_recent_publication,
+]
 
 
 def reminders_by_organization(organizations, today):

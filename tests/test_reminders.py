@@ -13,7 +13,9 @@ from django_tasks_db.models import DBTaskResult
 
 from disclosures import reminders
 from disclosures.models import ReminderDigest
+from disclosures.publishing import cancel_schedule
 from disclosures.reminders import reminders_by_organization, send_digests
+from disclosures.review import ask_for_publication, return_request
 
 from .factories import (
     frozen_at,
@@ -154,6 +156,131 @@ def test_no_publication_for_12_months_is_reminded_from_the_same_day_a_year_later
     assert "no_recent_publication" in kinds(organization, today=datetime.date(2026, 11, 28))
 
 
+# A go-live at midnight in Tokyo, a month after TODAY.
+GO_LIVE = utc(2026, 12, 31, 15, 0)  # 2027年1月1日 0:00
+ASKED_AT = utc(2026, 11, 27, 1, 30)  # 10:30 in Tokyo
+SCHEDULED_AT = utc(2026, 11, 21, 3, 0)
+
+
+def asked_for(organization, user, at=ASKED_AT):
+    """`user` changes the draft and asks for publication `at` (10:30 in Tokyo)."""
+    with frozen_at(at):
+        organization.sheet.hours_system = "平日9時から18時"
+        organization.sheet.save()
+        return ask_for_publication(organization.sheet, user=user, note="受付時間を変更しました。")
+
+
+def scheduled(organization, live_from=GO_LIVE, at=SCHEDULED_AT):
+    """Version 2 with a changed draft, scheduled `at` for `live_from`."""
+    with frozen_at(at):
+        organization.sheet.hours_system = "24時間"
+        organization.sheet.save()
+        return publish(organization.sheet, change_note="1月からの受付時間", live_from=live_from)
+
+
+def test_an_open_request_is_listed_with_who_asked_and_since_when(django_user_model):
+    organization = published_organization("acme", "株式会社アクメ")
+    editor = member(django_user_model, organization, "editor", "editor")
+    editor.last_name, editor.first_name = "山田", "花子"
+    editor.save()
+    publication_request = asked_for(organization, editor)
+    with frozen_at(NOW):
+        found = reminders_by_organization(type(organization).objects.filter(pk=organization.pk), TODAY)
+    waiting = [reminder for reminder in found[organization] if reminder.kind == "open_requests"]
+    assert [reminder.text for reminder in waiting] == [
+        "公開依頼が承認待ちです（依頼者: 花子 山田、2026年11月27日 10:30 から）。"
+    ]
+    assert waiting[0].url == reverse(
+        "admin:disclosures_publicationrequest_change", args=[publication_request.pk]
+    )
+    publisher = member(django_user_model, organization, "publisher", "publisher")
+    return_request(publication_request, user=publisher, comment="受付時間の表記を直してください。")
+    assert texts(organization, "open_requests") == []
+
+
+def test_a_scheduled_version_is_listed_with_its_go_live_until_it_goes_live():
+    organization = published_organization("acme", "株式会社アクメ")
+    version = scheduled(organization)
+    with frozen_at(NOW):
+        assert kinds(organization) == ["scheduled_versions"], "the draft is the scheduled version"
+        found = reminders_by_organization(type(organization).objects.filter(pk=organization.pk), TODAY)
+    (reminder,) = found[organization]
+    assert reminder.text == "第2版が2027年1月1日 0:00に公開予定です。公開前なら取り消せます。"
+    assert reminder.url == reverse("admin:disclosures_publication_change", args=[version.pk])
+    with frozen_at(GO_LIVE):
+        assert kinds(organization, today=datetime.date(2027, 1, 1)) == []
+
+
+def test_a_cancelled_schedule_is_no_longer_listed_and_the_draft_is_compared_with_version_1():
+    organization = published_organization("acme", "株式会社アクメ")
+    scheduled(organization)
+    with frozen_at(NOW):
+        cancel_schedule(organization)
+        assert kinds(organization) == ["draft_changes"]
+        assert texts(organization, "draft_changes")[0].startswith(
+            "公開版（第1版）との差分が公開されていません"
+        )
+
+
+def test_a_draft_changed_after_scheduling_names_the_scheduled_version():
+    organization = published_organization("acme", "株式会社アクメ")
+    scheduled(organization)
+    with frozen_at(utc(2026, 11, 25, 0, 0)):
+        organization.sheet.hours_system = "平日のみ"
+        organization.sheet.save()
+    with frozen_at(NOW):
+        assert texts(organization, "draft_changes") == [
+            "公開予定の版（第2版）との差分が公開されていません（2026年11月25日 09:00 から）。"
+        ]
+
+
+def test_a_scheduled_first_version_is_not_called_never_published():
+    organization = make_organization("acme", "株式会社アクメ")
+    with frozen_at(utc(2026, 11, 21, 3, 0)):
+        publish(organization.sheet, change_note="初版", live_from=GO_LIVE)
+    with frozen_at(NOW):
+        assert kinds(organization) == ["scheduled_versions"]
+
+
+def test_requests_and_schedules_are_on_the_dashboard_and_in_the_digest(smtp_server, django_user_model):
+    organization = published_organization("acme", "株式会社アクメ")
+    version = scheduled(organization)
+    editor = with_email(member(django_user_model, organization, "editor", "editor"), "editor@example.jp")
+    publication_request = asked_for(organization, editor)
+    with frozen_at(NOW):
+        page = logged_in(editor).get(reverse("admin:index")).content.decode()
+    request_path = reverse("admin:disclosures_publicationrequest_change", args=[publication_request.pk])
+    version_path = reverse("admin:disclosures_publication_change", args=[version.pk])
+    assert "公開依頼が承認待ちです（依頼者: editor、2026年11月27日 10:30 から）。" in page
+    assert f'href="{request_path}"' in page
+    assert "第2版が2027年1月1日 0:00に公開予定です。" in page
+    assert f'href="{version_path}"' in page
+
+    with frozen_at(NOW):
+        assert send_digests(today=TODAY) == 1
+    run_queued_tasks()
+    body = smtp_server.body(smtp_server.to("editor@example.jp")[-1])
+    assert "・公開依頼が承認待ちです（依頼者: editor、2026年11月27日 10:30 から）。" in body
+    assert f"https://disclosure.example.jp{request_path}" in body
+    assert "・第2版が2027年1月1日 0:00に公開予定です。公開前なら取り消せます。" in body
+    assert f"https://disclosure.example.jp{version_path}" in body
+
+
+def test_the_scheduled_versions_page_links_to_where_a_publisher_cancels_it(django_user_model):
+    organization = published_organization("acme", "株式会社アクメ")
+    version = scheduled(organization)
+    editor = member(django_user_model, organization, "editor", "editor")
+    with frozen_at(NOW):
+        page = (
+            logged_in(editor)
+            .get(reverse("admin:disclosures_publication_change", args=[version.pk]))
+            .content.decode()
+        )
+    publish_path = reverse("admin:disclosures_disclosuresheet_publish", args=[organization.sheet.pk])
+    assert f'href="{publish_path}#scheduled-version"' in page
+    assert "公開ページで取り消す（公開責任者）" in page
+
+
 def test_the_digest_goes_to_members_once_a_day_while_something_is_due(smtp_server, django_user_model):
     organization = published_organization("acme", "株式会社アクメ")
     plan(organization.sheet, 0, month(2026, 10))
@@ -257,14 +384,15 @@ def dashboard_queries(client):
     return len(queries)
 
 
-def test_the_dashboard_costs_the_same_queries_for_one_organisation_as_for_five(staff_client):
+def test_the_dashboard_costs_the_same_queries_for_one_organisation_as_for_five(
+    staff_client, django_user_model
+):
     def add(slug):
         organization = published_organization(slug, f"株式会社{slug}")
+        scheduled(organization)  # the draft changed, version 2 scheduled
+        asked_for(organization, member(django_user_model, organization, "editor", f"asker-{slug}"))
         plan(organization.sheet, 0, month(2026, 10))
         plan(organization.sheet, 1, "未定")
-        with frozen_at(utc(2026, 11, 20, 3, 0)):
-            organization.sheet.hours_system = "24時間"
-            organization.sheet.save()
 
     add("org1")
     one = dashboard_queries(staff_client)
@@ -274,4 +402,7 @@ def test_the_dashboard_costs_the_same_queries_for_one_organisation_as_for_five(s
     with frozen_at(NOW):  # the session's idle limit counts from the frozen clock
         page = staff_client.get(reverse("admin:index")).content.decode()
     assert page.count("実施時期「未定」を年月で入力し直してください。") == 5
+    assert page.count("公開依頼が承認待ちです（依頼者: asker-org") == 5
+    assert page.count("第2版が2027年1月1日 0:00に公開予定です。") == 5
+    assert page.count("公開予定の版（第2版）との差分が公開されていません") == 5
     assert one == five
