@@ -476,8 +476,11 @@ class DisclosureSheetAdmin(ScopedHistoryAdmin):
         refusal = publish_refusal(request.user, sheet.organization_id)
         if refusal:
             raise PermissionDenied(refusal)
+        # While a version waits for its go-live time nothing else is published:
+        # the page offers to cancel it instead (four eyes or not).
+        scheduled = scheduled_version(sheet.organization_id)
         refusal = four_eyes_refusal(request.user, sheet.organization_id)
-        if refusal:  # not forbidden: done another way, which the message names
+        if refusal and not scheduled:  # not forbidden: done another way, which the message names
             messages.error(request, refusal)
             return redirect("admin:disclosures_disclosuresheet_request", sheet.pk)
         live = (
@@ -487,9 +490,6 @@ class DisclosureSheetAdmin(ScopedHistoryAdmin):
             .current()
             .first()
         )
-        # While a version waits for its go-live time nothing else is published:
-        # the page offers to cancel it instead.
-        scheduled = scheduled_version(sheet.organization_id)
         form = PublishForm(request.POST or None, first_publication=live is None)
         problems = [pending_refusal(scheduled)] if scheduled else draft_problems(sheet)
         if request.method == "POST" and form.is_valid() and not problems:

@@ -4,11 +4,16 @@ for or returns it; four eyes; every step in the audit trail.
 
 Mail goes through a real SMTP server (the `smtp_server` fixture) once the worker runs."""
 
+import datetime
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from disclosures.formatting import japanese_moment
 from disclosures.models import Membership, Organization, Publication, PublicationRequest
+from disclosures.publishing import cancel_schedule
 from disclosures.review import ask_for_publication, open_requests_for
 from disclosures.snapshot import build_snapshot, document_digests
 
@@ -504,3 +509,66 @@ def test_the_database_holds_at_most_one_open_request_per_organisation(sheet, peo
     with pytest.raises(IntegrityError), transaction.atomic():
         publication_request.save()
     assert PublicationRequest.objects.count() == 1
+
+
+# --- scheduled from a request -----------------------------------------------------------
+
+
+def schedule_from(publication_request, user, live_from):
+    go_live = timezone.localtime(live_from).strftime("%Y-%m-%dT%H:%M")
+    return logged_in(user).post(
+        request_url(publication_request, "publish"),
+        {"change_note": "4月からの内容", "live_from": go_live},
+        follow=True,
+    )
+
+
+def in_a_week():
+    return (timezone.localtime() + datetime.timedelta(days=7)).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+
+
+def test_a_request_published_for_a_go_live_says_scheduled_not_published(sheet, people):
+    publication_request = asked(sheet, people["editor"])
+    live_from = in_a_week()
+    page = schedule_from(publication_request, people["publisher"], live_from).content.decode()
+    moment = japanese_moment(live_from)
+    assert f"公開依頼を承認し、第2版を{moment}に公開する予定で確定しました" in page
+    assert "第2版を公開しました" not in page
+    # The version is not public yet: the request links to its admin page, not to a 404.
+    version = Publication.objects.get(number=2)
+    assert f"公開予定 {moment}" in page
+    assert reverse("admin:disclosures_publication_change", args=[version.pk]) in page
+    assert "/qolead/versions/2/" not in page
+
+
+def test_a_publisher_of_a_four_eyes_organisation_can_see_and_cancel_a_schedule(sheet, people, four_eyes):
+    publication_request = asked(sheet, people["editor"])
+    schedule_from(publication_request, people["publisher"], in_a_week())
+    client = logged_in(people["publisher"])
+    page = client.get(publish_url(sheet)).content.decode()
+    assert "第2版の公開予定を取り消す" in page
+    cancel = reverse("admin:disclosures_disclosuresheet_cancel_schedule", args=[sheet.pk])
+    assert "を取り消しました" in client.post(cancel, follow=True).content.decode()
+    assert Publication.objects.get(number=2).cancellation
+
+
+def test_a_request_waiting_while_a_version_is_scheduled_says_why_it_cannot_be_published(sheet, people):
+    first = asked(sheet, people["editor"])
+    schedule_from(first, people["publisher"], in_a_week())
+    change_sheet(sheet, hours_system="平日のみ")
+    second = ask_for_publication(sheet, user=people["editor"], note="もう一つ")
+    page = logged_in(people["publisher"]).get(request_url(second)).content.decode()
+    assert "公開予定の版がある間は、新しい版を公開できません" in page
+    assert 'name="change_note"' not in page
+
+
+def test_the_approve_button_names_the_number_after_a_cancelled_version(sheet, people):
+    first = asked(sheet, people["editor"])
+    schedule_from(first, people["publisher"], in_a_week())
+    cancel_schedule(sheet.organization, user=people["publisher"])
+    change_sheet(sheet, hours_system="平日のみ")
+    second = ask_for_publication(sheet, user=people["editor"], note="もう一つ")
+    page = logged_in(people["publisher"]).get(request_url(second)).content.decode()
+    assert "承認して第3版として公開する" in page
