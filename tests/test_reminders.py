@@ -266,6 +266,26 @@ def test_requests_and_schedules_are_on_the_dashboard_and_in_the_digest(smtp_serv
     assert f"https://disclosure.example.jp{version_path}" in body
 
 
+def test_the_dashboard_tells_a_publisher_which_requests_are_theirs_to_decide(django_user_model):
+    organization = published_organization("acme", "株式会社アクメ")
+    organization.four_eyes = True
+    organization.save()
+    publisher = member(django_user_model, organization, "publisher", "publisher")
+    other_publisher = member(django_user_model, organization, "publisher", "publisher2")
+    editor = member(django_user_model, organization, "editor", "editor")
+    asked_for(organization, publisher)
+
+    def dashboard(user):
+        with frozen_at(NOW):
+            return logged_in(user).get(reverse("admin:index")).content.decode()
+
+    waiting = "公開依頼が承認待ちです（依頼者: publisher、2026年11月27日 10:30 から）。"
+    assert waiting + reminders.YOURS_TO_DECIDE in dashboard(other_publisher)
+    for user in (publisher, editor):  # their own request under four eyes; no 公開責任者
+        page = dashboard(user)
+        assert waiting in page and reminders.YOURS_TO_DECIDE not in page
+
+
 def test_the_scheduled_versions_page_links_to_where_a_publisher_cancels_it(django_user_model):
     organization = published_organization("acme", "株式会社アクメ")
     version = scheduled(organization)
