@@ -38,12 +38,13 @@ NOTE = "電話番号を変更しました。4月1日から公開してくださ�
 # The story's clock: an hour after version 1, a go-live at midnight (Tokyo) three
 # days later, and a day in the next month, when this month's 実施予定 is overdue.
 NOW = EXAMPLE_PUBLISHED_AT + datetime.timedelta(hours=1)
-TODAY = timezone.localdate(NOW)
 GO_LIVE = timezone.localtime(NOW).replace(hour=0, minute=0, second=0, microsecond=0) + datetime.timedelta(
     days=3
 )
 BEFORE = GO_LIVE - datetime.timedelta(seconds=1)
-NEXT_MONTH = (TODAY.replace(day=1) + datetime.timedelta(days=32)).replace(day=1)
+# The month in which the editor plans an item (an hour after NOW), and the next.
+PLANNED_MONTH = timezone.localdate(NOW + datetime.timedelta(hours=1)).replace(day=1)
+NEXT_MONTH = (PLANNED_MONTH + datetime.timedelta(days=32)).replace(day=1)
 OVERDUE_AT = timezone.make_aware(datetime.datetime.combine(NEXT_MONTH, datetime.time(9, 0)))
 
 
@@ -227,11 +228,10 @@ def test_the_staff_workflow_from_excel_to_the_go_live_and_the_reminders(
     editor = log_in("editor", later(60))
     checklist = sheet.checklist
     checklist_page = reverse("admin:checklist_checklist_change", args=[checklist.pk])
-    this_month = TODAY.replace(day=1)
-    data = checklist_post_data(checklist, a0=(Answer.Status.PLANNED, this_month)) | {"_save": "保存"}
+    data = checklist_post_data(checklist, a0=(Answer.Status.PLANNED, PLANNED_MONTH)) | {"_save": "保存"}
     response = post(editor, checklist_page, data, later(60))
     assert response.status_code == 302, text(response)
-    overdue = f"実施予定の実施時期（{format_month(this_month)}）が過ぎています。"
+    overdue = f"実施予定の実施時期（{format_month(PLANNED_MONTH)}）が過ぎています。"
     assert overdue not in text(get(editor, reverse("admin:index"), later(61))), "not overdue this month"
 
     editor = log_in("editor", OVERDUE_AT)
