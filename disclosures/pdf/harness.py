@@ -365,7 +365,7 @@ def _text_on_its_element(_document, pdf) -> None:
 
     ``pdf_tags=True`` gives every text box (a line's run of one style) a ``Span`` structure
     element of its own, and every HTML ``<span>`` one too: 1,281 of the example's 2,121
-    elements, 5 KB of its PDF, saying nothing a screen reader uses. A Span with nothing but
+    elements, 9 KB of its PDF, saying nothing a screen reader uses. A Span with nothing but
     marked content of its own page (MCIDs) is replaced, in its parent's kids, by those
     MCIDs, and the parent tree maps them to the parent, as PDF allows (ISO 32000 14.7.4).
     The Span's object is left empty and unreferenced (pydyf numbers objects by position).
