@@ -370,10 +370,9 @@ def _text_on_its_element(_document, pdf) -> None:
     MCIDs, and the parent tree maps them to the parent, as PDF allows (ISO 32000 14.7.4).
     The Span's object is left empty and unreferenced (pydyf numbers objects by position).
     Children come after their parents in ``pdf.objects``: going backwards, a ``<span>``
-    whose text Spans are gone is then taken away too."""
-    import pydyf
-
-    by_reference = {obj.reference: obj for obj in pdf.objects if isinstance(obj, pydyf.Dictionary)}
+    whose text Spans are gone is then taken away too. (pydyf's dictionaries and arrays are
+    ``dict`` and ``list``.)"""
+    by_reference = {obj.reference: obj for obj in pdf.objects if isinstance(obj, dict)}
     root = by_reference.get(pdf.catalog.get("StructTreeRoot"))
     if root is None:
         return
@@ -382,7 +381,7 @@ def _text_on_its_element(_document, pdf) -> None:
     page_elements = {key: value for key, value in zip(nums[::2], nums[1::2]) if isinstance(value, list)}
     page_index = {reference: index for index, reference in enumerate(pdf.page_references)}
     for obj in reversed(pdf.objects):
-        if not (isinstance(obj, pydyf.Dictionary) and obj.get("S") == "/Span" and set(obj) == _SPAN_KEYS):
+        if not (isinstance(obj, dict) and obj.get("S") == "/Span" and set(obj) == _SPAN_KEYS):
             continue
         mcids, parent = obj["K"], by_reference.get(obj["P"])
         if not mcids or not all(type(kid) is int for kid in mcids):
