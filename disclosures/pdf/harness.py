@@ -388,10 +388,11 @@ def _text_on_its_element(_document, pdf) -> None:
             continue
         if parent is None or parent.get("Pg") != obj["Pg"] or obj["Pg"] not in page_index:
             continue
-        kids = parent["K"]
+        kids, elements = parent["K"], page_elements.get(page_index[obj["Pg"]])
+        if obj.reference not in kids or elements is None or max(mcids) >= len(elements):
+            continue  # not the tree this was written for: leave it as WeasyPrint made it
         at = kids.index(obj.reference)
         kids[at : at + 1] = mcids
-        elements = page_elements[page_index[obj["Pg"]]]
         for mcid in mcids:
             elements[mcid] = parent.reference
         obj.clear()
