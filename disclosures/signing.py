@@ -112,9 +112,11 @@ def sign_pdf(pdf: bytes) -> bytes:
     """
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
+    from pyhanko.sign.general import SigningError
 
     signer = load_signer()
-    try:
+
+    def sign(tight: bool) -> bytes:
         writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
         _keep_producer_consistent(writer)
         metadata = signers.PdfSignatureMetadata(
@@ -122,8 +124,18 @@ def sign_pdf(pdf: bytes) -> bytes:
             md_algorithm="sha256",
             subfilter=fields.SigSeedSubFilter.PADES,
             reason=SIGNATURE_REASON,
+            tight_size_estimates=tight,
         )
-        signed = _outside_event_loop(signers.sign_pdf, writer, metadata, signer=signer).getvalue()
+        return _outside_event_loop(signers.sign_pdf, writer, metadata, signer=signer).getvalue()
+
+    try:
+        try:
+            # The space for the signature as large as a trial signature (no time-stamp server
+            # answers here): pyHanko's default adds half as much again, zeros (1.9 KB).
+            signed = sign(tight=True)
+        except SigningError:
+            # A signature longer than the trial one (ECDSA's vary by a few bytes).
+            signed = sign(tight=False)
     except PdfSigningError:
         raise
     except Exception as error:  # pyHanko raises many kinds (PdfReadError, SigningError, ...)
