@@ -24,6 +24,11 @@ SEARCH_MAX_LENGTH = 100
 SEARCH_MAX_TERMS = 10
 
 ANY = ("", "すべて")
+# How many agencies /compare/ compares and its parameter: the directory's cards are
+# ticked for it. disclosures/comparison.py takes them from here (it imports this
+# module through views, so this one cannot import it).
+COMPARE_MIN, COMPARE_MAX = 2, 4
+COMPARE_PARAMETER = "o"
 
 
 class DirectoryFilterForm(forms.Form):
@@ -132,6 +137,7 @@ def directory_row(entry):
         contents = [f"{other}（{entry.service_contents_other}）" if c == other else c for c in contents]
     return {
         "url": entry.organization.get_absolute_url(),
+        "slug": entry.organization.slug,
         "name": entry.title,
         "number": entry.number,
         "classification": entry.get_classification_display(),
@@ -197,4 +203,7 @@ def directory_page(params):
         "page_message": page_message,
         "query_without_page": query.urlencode(),
         "labels": ROW_LABELS,
+        "compare_parameter": COMPARE_PARAMETER,
+        "compare_min": COMPARE_MIN,
+        "compare_max": COMPARE_MAX,
     }
