@@ -21,6 +21,7 @@ class Field:
     checked: bool = False
     label: str = ""
     id: str = ""
+    options: list = field(default_factory=list)  # a <select>'s (value, text)
 
 
 @dataclass
@@ -36,6 +37,11 @@ class Form:
 
     def names(self):
         return {f.name for f in self.fields}
+
+    def choose(self, name, text):
+        """Select the option of <select name=…> whose text is `text`, as a visitor does."""
+        (select,) = [f for f in self.fields if f.name == name and f.tag == "select"]
+        (select.value,) = [value for value, option in select.options if option == text]
 
     def query(self, ticked=None):
         """The query string of a submit, with only the checkboxes whose value is in
@@ -55,6 +61,7 @@ class _Reader(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.forms, self.texts = [], {}
         self._form, self._select, self._label, self._button = None, None, None, None
+        self._option = None
         self._by_id = None  # [id, [text]] of an element whose text names a form
         self._labels_for = {}
 
@@ -86,8 +93,10 @@ class _Reader(HTMLParser):
         elif tag == "select":
             self._select = Field("select", "select", a.get("name", ""), "", id=a.get("id", ""))
             self._form.fields.append(self._select)
-        elif tag == "option" and self._select is not None and ("selected" in a or not self._select.checked):
-            self._select.value, self._select.checked = a.get("value", ""), "selected" in a
+        elif tag == "option" and self._select is not None:
+            self._option = [a.get("value", ""), []]
+            if "selected" in a or not (self._select.checked or self._select.options):
+                self._select.value, self._select.checked = a.get("value", ""), "selected" in a
         elif tag == "label":
             self._label = [a.get("for", ""), None, []]
         elif tag == "button":
@@ -101,6 +110,9 @@ class _Reader(HTMLParser):
             self._form = None
         elif tag == "select":
             self._select = None
+        elif tag == "option" and self._option is not None:
+            self._select.options.append((self._option[0], "".join(self._option[1]).strip()))
+            self._option = None
         elif tag == "label" and self._label is not None:
             target_id, input_field, text = self._label
             text = " ".join("".join(text).split())
@@ -114,7 +126,13 @@ class _Reader(HTMLParser):
             self._button = None
 
     def handle_data(self, data):
-        for buffer in (self._label and self._label[2], self._button, self._by_id and self._by_id[1]):
+        buffers = (
+            self._label and self._label[2],
+            self._button,
+            self._by_id and self._by_id[1],
+            self._option and self._option[1],
+        )
+        for buffer in buffers:
             if buffer is not None and buffer is not False:
                 buffer.append(data)
 
