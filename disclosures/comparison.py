@@ -240,7 +240,7 @@ def comparison_csv(agencies, groups, facts):
 # --- the views -----------------------------------------------------------------------
 
 # Bumped when the page's or the CSV's layout changes: part of every ETag and cache key.
-RENDERING_REVISION = "1"
+RENDERING_REVISION = "2"
 BODY_SECONDS = 3600
 INCOMPLETE = f"比較する代行機関を{MIN_AGENCIES}〜{MAX_AGENCIES}機関選んでください。"
 

@@ -1,9 +1,8 @@
 """The forms of a page as a browser reads them, and what submitting one sends.
 
 `forms_of(html)` gives each <form> with its method, action, accessible name
-(aria-label or the text of aria-labelledby), fields and buttons; a checkbox carries
-the text of its <label> (visually hidden parts included, as a screen reader reads
-them). `Form.query(ticked=…)` is the query string a browser sends for the form with
+(aria-label or the text of aria-labelledby), fields and buttons; a field carries its
+accessible name (its aria-label, else the text of its <label>). `Form.query(ticked=…)` is the query string a browser sends for the form with
 the given checkboxes ticked, the other fields as the page filled them in.
 """
 
@@ -85,6 +84,7 @@ class _Reader(HTMLParser):
                 a.get("name", ""),
                 a.get("value", "on" if a.get("type") == "checkbox" else ""),
                 "checked" in a,
+                label=a.get("aria-label", ""),  # before the <label>, as a screen reader reads it
                 id=a.get("id", ""),
             )
             self._form.fields.append(input_field)
@@ -117,7 +117,7 @@ class _Reader(HTMLParser):
             target_id, input_field, text = self._label
             text = " ".join("".join(text).split())
             if input_field is not None:
-                input_field.label = text
+                input_field.label = input_field.label or text
             elif target_id:
                 self._labels_for[target_id] = text
             self._label = None
