@@ -12,6 +12,7 @@ from django.core.paginator import InvalidPage, Paginator
 from django.db.models import Q
 
 from checklist.models import Compliance
+from disclosure_portal.validators import validate_no_control_characters
 
 from .directory_facts import normalize_for_search, split_joined
 from .formatting import japanese_date
@@ -37,6 +38,8 @@ class DirectoryFilterForm(forms.Form):
         required=False,
         max_length=SEARCH_MAX_LENGTH,
         help_text="機関名や公開されている記載内容から探します。空白で区切ると、すべてを含む機関だけを表示します。",
+        # No published text holds one (publishing refuses them): said, rather than no result.
+        validators=[validate_no_control_characters],
     )
     classification = forms.ChoiceField(
         label=field_label("classification"), required=False, choices=[ANY, *Classification.choices]
@@ -65,6 +68,11 @@ class DirectoryFilterForm(forms.Form):
         self.fields["q"].error_messages["max_length"] = (
             f"{SEARCH_MAX_LENGTH}文字以内で入力してください。キーワードでは絞り込まずに表示しています。"
         )
+        # Django's own Japanese for a NUL reads "type some characters": say what it is.
+        for code in ("control_character", "null_characters_not_allowed"):
+            self.fields["q"].error_messages[code] = (
+                "制御文字など表示できない文字が含まれています。キーワードでは絞り込まずに表示しています。"
+            )
 
     def filters(self):
         """The valid conditions: {name: value}; invalid ones are left out (and in self.errors)."""
