@@ -1,6 +1,6 @@
 """Issue 15's journey in Chromium with 1,000 generated agencies: the directory filtered
 with its form (健診機関グループ, 東京都, 遵守済), three results ticked with their
-「比較する」 boxes and compared, then an agency's subscription page; at 390 and 1280 px,
+「比較する」 boxes and compared, then an agency's subscription page; at 390, 768 and 1280 px,
 the directory and the comparison with no sideways scroll.
 
 Screenshots for people to look at: var/screenshots/journey-<page>-<width>.png.
@@ -39,7 +39,7 @@ def sideways(page, width):
     return problems
 
 
-@pytest.mark.parametrize("width", [390, 1280])
+@pytest.mark.parametrize("width", [390, 768, 1280])
 def test_filter_tick_three_compare_and_subscribe(
     browser, live_server, thousand_agencies, screenshots_dir, width
 ):
