@@ -25,13 +25,14 @@ from django.views.decorators.http import require_safe
 
 from . import public_cache
 from .cells import cell_text
+from .directory import COMPARE_MAX as MAX_AGENCIES
+from .directory import COMPARE_MIN as MIN_AGENCIES
+from .directory import COMPARE_PARAMETER as PARAMETER
 from .formatting import japanese_date
 from .models import Publication, PublicationAltered
 from .snapshot import row_label
 from .views import altered_publication_response
 
-MIN_AGENCIES, MAX_AGENCIES = 2, 4
-PARAMETER = "o"
 # Past these, the query string is refused before any query: a slug has at most 50
 # characters (Organization.slug) and a visitor picks at most 4 agencies.
 MAX_VALUES = 20
@@ -239,7 +240,7 @@ def comparison_csv(agencies, groups, facts):
 # --- the views -----------------------------------------------------------------------
 
 # Bumped when the page's or the CSV's layout changes: part of every ETag and cache key.
-RENDERING_REVISION = "1"
+RENDERING_REVISION = "2"
 BODY_SECONDS = 3600
 INCOMPLETE = f"比較する代行機関を{MIN_AGENCIES}〜{MAX_AGENCIES}機関選んでください。"
 

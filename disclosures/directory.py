@@ -12,6 +12,7 @@ from django.core.paginator import InvalidPage, Paginator
 from django.db.models import Q
 
 from checklist.models import Compliance
+from disclosure_portal.validators import validate_no_control_characters
 
 from .directory_facts import normalize_for_search, split_joined
 from .formatting import japanese_date
@@ -24,6 +25,11 @@ SEARCH_MAX_LENGTH = 100
 SEARCH_MAX_TERMS = 10
 
 ANY = ("", "すべて")
+# How many agencies /compare/ compares and its parameter: the directory's cards are
+# ticked for it. disclosures/comparison.py takes them from here (it imports this
+# module through views, so this one cannot import it).
+COMPARE_MIN, COMPARE_MAX = 2, 4
+COMPARE_PARAMETER = "o"
 
 
 class DirectoryFilterForm(forms.Form):
@@ -32,6 +38,8 @@ class DirectoryFilterForm(forms.Form):
         required=False,
         max_length=SEARCH_MAX_LENGTH,
         help_text="機関名や公開されている記載内容から探します。空白で区切ると、すべてを含む機関だけを表示します。",
+        # No published text holds one (publishing refuses them): said, rather than no result.
+        validators=[validate_no_control_characters],
     )
     classification = forms.ChoiceField(
         label=field_label("classification"), required=False, choices=[ANY, *Classification.choices]
@@ -60,6 +68,11 @@ class DirectoryFilterForm(forms.Form):
         self.fields["q"].error_messages["max_length"] = (
             f"{SEARCH_MAX_LENGTH}文字以内で入力してください。キーワードでは絞り込まずに表示しています。"
         )
+        # Django's own Japanese for a NUL reads "type some characters": say what it is.
+        for code in ("control_character", "null_characters_not_allowed"):
+            self.fields["q"].error_messages[code] = (
+                "制御文字など表示できない文字が含まれています。キーワードでは絞り込まずに表示しています。"
+            )
 
     def filters(self):
         """The valid conditions: {name: value}; invalid ones are left out (and in self.errors)."""
@@ -132,6 +145,7 @@ def directory_row(entry):
         contents = [f"{other}（{entry.service_contents_other}）" if c == other else c for c in contents]
     return {
         "url": entry.organization.get_absolute_url(),
+        "slug": entry.organization.slug,
         "name": entry.title,
         "number": entry.number,
         "classification": entry.get_classification_display(),
@@ -197,4 +211,7 @@ def directory_page(params):
         "page_message": page_message,
         "query_without_page": query.urlencode(),
         "labels": ROW_LABELS,
+        "compare_parameter": COMPARE_PARAMETER,
+        "compare_min": COMPARE_MIN,
+        "compare_max": COMPARE_MAX,
     }

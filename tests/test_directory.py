@@ -24,6 +24,7 @@ from disclosures.publishing import draft_problems
 from disclosures.snapshot import build_snapshot
 
 from .factories import ROOT, change_sheet, frozen_at, new_organization, plan, publish_change, utc
+from .html_forms import form_to, forms_of
 
 pytestmark = pytest.mark.django_db
 
@@ -281,6 +282,77 @@ def test_overlong_search_says_so(client, three):
         "キーワード: 100文字以内で入力してください。キーワードでは絞り込まずに表示しています。"
     ]
     assert len(page.entries) == 3
+
+
+# --- choosing agencies to compare from the directory ---------------------------------------
+
+
+def test_each_card_can_be_ticked_for_comparison_in_a_form_of_its_own(client, three):
+    html = client.get("/?target=institution").content.decode()
+    filters = form_to(html, "/")
+    assert "o" not in filters.names() and filters.buttons == ["絞り込む"]
+    choose = form_to(html, "/compare/")
+    assert choose.method == "get" and "q" not in choose.names()
+    assert choose.name == "2〜4機関の「比較する」を選ぶと、記載内容を並べて比べられます。"
+    # One checkbox per card, its label naming the agency (to a screen reader too).
+    assert [(c.name, c.value, c.label) for c in choose.checkboxes()] == [
+        ("o", "hoken", "比較する（保健データ協会）"),
+        ("o", "kenshin", "比較する（健診代行株式会社）"),
+    ]
+    assert not any(c.checked for c in choose.checkboxes())
+    assert set(choose.buttons) == {"選んだ代行機関を比較"}
+
+
+def test_ticked_cards_open_their_comparison(client, three):
+    choose = form_to(client.get("/").content.decode(), "/compare/")
+    query = choose.query(ticked={"qolead", "kenshin"})
+    assert query == "o=kenshin&o=qolead"  # in the directory's order
+    response = client.get(f"/compare/?{query}")
+    assert response.status_code == 200
+    headings = [f.label for f in forms_of(response.content.decode())[0].checkboxes() if f.checked]
+    assert headings == ["健診代行株式会社", "株式会社QOLead"]
+    assert "2機関の現在公開中の版を並べています。" in response.content.decode()
+
+
+def test_ticking_one_card_or_none_asks_for_two_to_four(client, three):
+    choose = form_to(client.get("/").content.decode(), "/compare/")
+    for ticked, words in (
+        ({"hoken"}, "比較する代行機関を2〜4機関選んでください。"),
+        # Nothing ticked reads as /compare/ opened directly: its form, open, says how many.
+        (set(), "<legend>2〜4機関を選んでください</legend>"),
+    ):
+        response = client.get(f"/compare/?{choose.query(ticked=ticked)}")
+        assert response.status_code == 200
+        assert words in response.content.decode()
+        assert "<details open>" in response.content.decode()
+        ticked_again = {
+            c.value for c in form_to(response.content.decode(), "/compare/").checkboxes() if c.checked
+        }
+        assert ticked_again == ticked  # the choice is kept in the comparison's own form
+
+
+def test_ticking_five_cards_is_refused_with_the_number(client, official_template):
+    call_command("generate_directory_bench", count=5, verbosity=0)
+    choose = form_to(client.get("/").content.decode(), "/compare/")
+    assert len(choose.checkboxes()) == 5
+    response = client.get(f"/compare/?{choose.query(ticked={c.value for c in choose.checkboxes()})}")
+    assert response.status_code == 400
+    assert "比較できるのは4機関までです（5機関が選ばれています）。4機関以内に減らしてください。" in (
+        response.content.decode()
+    )
+
+
+def test_the_directory_links_to_subscribing_to_all_and_to_the_feed(client, three):
+    html = client.get("/").content.decode()
+    links = html.split('<ul class="directory-links">', 1)[1].split("</ul>", 1)[0]
+    assert '<a href="/subscribe/">すべての代行機関の更新をメールで受け取る</a>' in links
+    assert '<a href="/feed/">すべての代行機関の更新情報 (Atom)</a>' in links
+    assert client.get("/subscribe/").status_code == 200 and client.get("/feed/").status_code == 200
+
+
+def test_no_results_means_no_comparison_form(client, three):
+    html = client.get("/?prefecture=沖縄県").content.decode()
+    assert [f.action for f in forms_of(html)] == ["/"]
 
 
 # --- pages -----------------------------------------------------------------------------
