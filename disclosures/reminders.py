@@ -46,7 +46,7 @@ FISCAL_YEAR_START = (4, 1)
 @dataclass(frozen=True)
 class Reminder:
     organization: Organization
-    kind: str  # the source's name: "draft_changes", "planned_items", …
+    source: str  # the source's name: "draft_changes", "planned_items", …
     text: str  # one Japanese sentence
     url: str  # the admin page where it is dealt with (a path)
 
@@ -303,7 +303,7 @@ def yours_to_decide(reminders, user):
     return {
         organization: [
             replace(reminder, text=f"{reminder.text}{YOURS_TO_DECIDE}")
-            if reminder.kind == "open_requests" and reminder.url in mine
+            if reminder.source == "open_requests" and reminder.url in mine
             else reminder
             for reminder in items
         ]

@@ -49,12 +49,12 @@ def published_organization(slug, name, at=JUNE, **values):
 
 def kinds(organization, today=TODAY):
     found = reminders_by_organization(type(organization).objects.filter(pk=organization.pk), today)
-    return [reminder.kind for reminder in found[organization]]
+    return [reminder.source for reminder in found[organization]]
 
 
 def texts(organization, kind, today=TODAY):
     found = reminders_by_organization(type(organization).objects.filter(pk=organization.pk), today)
-    return [reminder.text for reminder in found[organization] if reminder.kind == kind]
+    return [reminder.text for reminder in found[organization] if reminder.source == kind]
 
 
 def with_email(user, address):
@@ -186,7 +186,7 @@ def test_an_open_request_is_listed_with_who_asked_and_since_when(django_user_mod
     publication_request = asked_for(organization, editor)
     with frozen_at(NOW):
         found = reminders_by_organization(type(organization).objects.filter(pk=organization.pk), TODAY)
-    waiting = [reminder for reminder in found[organization] if reminder.kind == "open_requests"]
+    waiting = [reminder for reminder in found[organization] if reminder.source == "open_requests"]
     assert [reminder.text for reminder in waiting] == [
         "公開依頼が承認待ちです（依頼者: 花子 山田、2026年11月27日 10:30 から）。"
     ]
