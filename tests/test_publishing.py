@@ -271,7 +271,7 @@ def test_simultaneous_publishes_get_distinct_numbers(example_org):
         DisclosureSheet.objects.filter(pk=sheet.pk).update(hours_system="並行公開のテスト")
 
     def change_a_checklist_answer():
-        Answer.objects.filter(pk=answer_pk).update(status="planned", planned_time="2027年3月")
+        Answer.objects.filter(pk=answer_pk).update(status="planned", planned_time=datetime.date(2027, 3, 1))
 
     def publish_in_a_thread(change):
         try:
