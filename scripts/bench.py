@@ -389,12 +389,29 @@ def first_visit(base: str, path: str) -> dict[str, int]:
     return sizes
 
 
+# With --pin (the default on 2 cores or more) wrk runs on the first core and gunicorn
+# (master and workers) on the others: the load generator and the server never take
+# turns on one core, which otherwise made the CPU per request of a URL flip between
+# two levels (up to +50 %) from round to round, the static file's too.
+PIN = {"wrk": [], "server": []}
+
+
+def pin_to_cores(enabled):
+    cores = sorted(os.sched_getaffinity(0))
+    if not enabled or len(cores) < 2 or shutil.which("taskset") is None:
+        return None
+    PIN["wrk"] = ["taskset", "-c", str(cores[0])]
+    PIN["server"] = ["taskset", "-c", ",".join(str(core) for core in cores[1:])]
+    return f"wrk on CPU {cores[0]}, gunicorn on CPU {','.join(str(core) for core in cores[1:])} (taskset)"
+
+
 class Gunicorn:
     """gunicorn started in its own session, stopped by its pid in `stop()`."""
 
     def __init__(self, env, port, workers, threads, worker_class):
         self.env, self.port = env, port
         self.cmd = [
+            *PIN["server"],
             str(ROOT / ".venv" / "bin" / "gunicorn"),
             "disclosure_portal.wsgi",
             "-b",
@@ -454,6 +471,7 @@ class Gunicorn:
 
 def wrk(url: str, *, duration: int, connections: int, threads: int, lua: str, headers=()) -> dict:
     cmd = [
+        *PIN["wrk"],
         "wrk",
         "-t",
         str(threads),
@@ -549,6 +567,7 @@ def response_headers(url: str, headers: dict | None = None) -> tuple[int, dict]:
 
 def load(env, static_paths, args) -> tuple[list[dict], dict]:
     port = free_port()
+    pinned = pin_to_cores(args.pin)
     server = Gunicorn(env, port, args.workers, args.threads, args.worker_class)
     base = f"http://{HOST}:{port}"
     targets = [
@@ -633,6 +652,7 @@ def load(env, static_paths, args) -> tuple[list[dict], dict]:
             "workers": args.workers,
             "threads": args.threads,
             "worker_class": args.worker_class,
+            "pinned": pinned,
             "others_cores": max(0.0, others_cpu / measured_s),
             "first_visit": server_info_visit,
             "loads_during": loads_during,
@@ -734,7 +754,7 @@ def report(rows, server_info, in_proc, started_at, args, loads, busy) -> list[st
     say(
         f"- server: {tool_version([str(ROOT / '.venv' / 'bin' / 'gunicorn'), '--version'])}, "
         f"{server_info['workers']} workers × {server_info['threads']} threads ({server_info['worker_class']}), "
-        "127.0.0.1"
+        f"127.0.0.1; {server_info['pinned'] or 'not pinned to cores (--no-pin)'}"
     )
     say(
         f"- load: {tool_version(['wrk', '--version']).split(' Copyright')[0]}, {args.wrk_threads} thread, "
@@ -879,6 +899,12 @@ def parse_args(argv):
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2: one per core)")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (default 4)")
     parser.add_argument("--worker-class", default="gthread", help="gunicorn worker class (default gthread)")
+    parser.add_argument(
+        "--pin",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="wrk on the first core, gunicorn on the others (taskset; default on with 2 cores or more)",
+    )
     parser.add_argument("--pdf-runs", type=int, default=5, help="PDF renders, the first one cold (default 5)")
     parser.add_argument(
         "--cache",
