@@ -14,13 +14,10 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from django.core.cache import cache
-from django.http import HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
-from django.utils.text import compress_string
 from django.views.decorators.http import require_safe
 
 from . import public_cache
@@ -31,7 +28,7 @@ from .directory import COMPARE_PARAMETER as PARAMETER
 from .formatting import japanese_date
 from .models import Publication, PublicationAltered
 from .snapshot import row_label
-from .views import altered_publication_response
+from .views import altered_publication_response, stored_body_response
 
 # Past these, the query string is refused before any query: a slug has at most 50
 # characters (Organization.slug) and a visitor picks at most 4 agencies.
@@ -319,22 +316,12 @@ def cached_response(request, tag, build, content_type, *, compressible=True):
     etag = f'"{tag}-gzip"' if gzipped else f'"{tag}"'
     response = get_conditional_response(request, etag=etag)
     if response is None:
-        key = f"disclosure:compare:{tag}"
-        body = cache.get(f"{key}:gzip") if gzipped else None
-        if body is None:
-            body = cache.get(key)
-            if body is None:
-                try:
-                    body = build()
-                except PublicationAltered as error:
-                    return altered_publication_response(request, error)
-                cache.set(key, body, BODY_SECONDS)
-            if gzipped:
-                body = compress_string(body.encode() if isinstance(body, str) else body)
-                cache.set(f"{key}:gzip", body, BODY_SECONDS)
-        response = HttpResponse(body, content_type=content_type)
-        if gzipped:
-            response.headers["Content-Encoding"] = "gzip"
+        try:
+            response = stored_body_response(
+                f"disclosure:compare:{tag}", build, content_type, gzipped=gzipped, timeout=BODY_SECONDS
+            )
+        except PublicationAltered as error:
+            return altered_publication_response(request, error)
     if compressible:
         patch_vary_headers(response, ("Accept-Encoding",))
     response.headers["ETag"] = etag

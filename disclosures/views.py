@@ -49,6 +49,24 @@ def get_publication(slug, number=None):
     return publication
 
 
+def stored_body_response(key, build, content_type, *, gzipped, timeout):
+    """A 200 with the body kept in the cache under `key`, built by `build()` the first
+    time; for a client that accepts gzip, the body compressed once and kept too."""
+    body = cache.get(f"{key}:gzip") if gzipped else None
+    if body is None:
+        body = cache.get(key)
+        if body is None:
+            body = build()
+            cache.set(key, body, timeout)
+        if gzipped:
+            body = compress_string(body.encode() if isinstance(body, str) else body)
+            cache.set(f"{key}:gzip", body, timeout)
+    response = HttpResponse(body, content_type=content_type)
+    if gzipped:
+        response.headers["Content-Encoding"] = "gzip"
+    return response
+
+
 def conditional(
     request,
     publication,
@@ -93,24 +111,17 @@ def conditional(
     response = get_conditional_response(request, etag=etag, last_modified=last_modified)
     if response is None:
         key = f"disclosure:{RENDERING_REVISION}:{tag}"
-        body = cache.get(f"{key}:gzip") if gzipped else None
-        if body is None:
-            body = cache.get(key)
-            if body is None:
-                try:
-                    # Bodies are built from the stored bytes only if they are still
-                    # those published: an altered version is an error, never served.
-                    publication.verify_artefacts()
-                    body = build()
-                except PublicationAltered as error:
-                    return altered_publication_response(request, error)
-                cache.set(key, body, None)
-            if gzipped:
-                body = compress_string(body.encode() if isinstance(body, str) else body)
-                cache.set(f"{key}:gzip", body, None)
-        response = HttpResponse(body, content_type=content_type)
-        if gzipped:
-            response.headers["Content-Encoding"] = "gzip"
+
+        def verified_build():
+            # Bodies are built from the stored bytes only if they are still those
+            # published: an altered version is an error, never served.
+            publication.verify_artefacts()
+            return build()
+
+        try:
+            response = stored_body_response(key, verified_build, content_type, gzipped=gzipped, timeout=None)
+        except PublicationAltered as error:
+            return altered_publication_response(request, error)
     if compressible:
         patch_vary_headers(response, ("Accept-Encoding",))
     response.headers["ETag"] = etag

@@ -165,6 +165,17 @@ def axe(context, axe_source):
     return run
 
 
+def context_at_width(browser, width):
+    """A Japanese browser context of `width` px (a phone or tablet below 1280 px)."""
+    return browser.new_context(
+        locale="ja-JP",
+        timezone_id="Asia/Tokyo",
+        viewport={"width": width, "height": 844},
+        is_mobile=width < 1280,
+        has_touch=width < 1280,
+    )
+
+
 def log_in(page, base_url, username=STAFF_USERNAME, password=STAFF_PASSWORD):
     from playwright.sync_api import expect
 

@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 from disclosures.publishing import publish
 
 from ..factories import new_organization
+from .conftest import context_at_width
 from .test_phone import LONG_URL, WIDTHS
 
 pytestmark = [
@@ -39,13 +40,7 @@ def four_agencies(two_versions):
 
 
 def new_page(browser, width):
-    context = browser.new_context(
-        locale="ja-JP",
-        timezone_id="Asia/Tokyo",
-        viewport={"width": width, "height": 844},
-        is_mobile=width < 1280,
-        has_touch=width < 1280,
-    )
+    context = context_at_width(browser, width)
     return context, context.new_page()
 
 

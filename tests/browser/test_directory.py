@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 from disclosures.publishing import publish
 
 from ..factories import make_organization
+from .conftest import context_at_width
 from .test_phone import SCREENSHOT_WIDTHS, WIDTHS
 
 pytestmark = [
@@ -52,13 +53,7 @@ def pages():
 def test_directory_never_scrolls_sideways(browser, live_server, screenshots_dir, directory_data):
     problems = []
     for width in SCREENSHOT_WIDTHS:
-        context = browser.new_context(
-            locale="ja-JP",
-            timezone_id="Asia/Tokyo",
-            viewport={"width": width, "height": 844},
-            is_mobile=width < 1280,
-            has_touch=width < 1280,
-        )
+        context = context_at_width(browser, width)
         page = context.new_page()
         for name, path in pages().items():
             response = page.goto(live_server.url + path)

@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 from checklist.models import Compliance
 from disclosures.models import Classification
 
+from .conftest import context_at_width
 from .test_phone import WIDTHS
 
 pytestmark = [
@@ -43,13 +44,7 @@ def sideways(page, width):
 def test_filter_tick_three_compare_and_subscribe(
     browser, live_server, thousand_agencies, screenshots_dir, width
 ):
-    context = browser.new_context(
-        locale="ja-JP",
-        timezone_id="Asia/Tokyo",
-        viewport={"width": width, "height": 844},
-        is_mobile=width < 1280,
-        has_touch=width < 1280,
-    )
+    context = context_at_width(browser, width)
     page = context.new_page()
     problems = []
     page.goto(live_server.url + "/")

@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 from disclosures.publishing import publish
 
 from ..factories import change_sheet
+from .conftest import context_at_width
 
 pytestmark = [
     pytest.mark.browser,
@@ -79,13 +80,7 @@ def test_no_public_page_scrolls_sideways_on_a_phone(data, request, browser, live
     request.getfixturevalue(fixture)
     problems = []
     for width in SCREENSHOT_WIDTHS:
-        context = browser.new_context(
-            locale="ja-JP",
-            timezone_id="Asia/Tokyo",
-            viewport={"width": width, "height": 844},
-            is_mobile=width < 1280,
-            has_touch=width < 1280,
-        )
+        context = context_at_width(browser, width)
         page = context.new_page()
         for name, path in public_pages(latest).items():
             response = page.goto(live_server.url + path)
