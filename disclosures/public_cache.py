@@ -32,6 +32,7 @@ any other method; responses that set a cookie, are not 200, or are not marked pu
 
 import bisect
 import hashlib
+import os
 import re
 import threading
 import time
@@ -222,17 +223,17 @@ def cache_is_shared():
     return settings.CACHES["default"]["BACKEND"] != "django.core.cache.backends.locmem.LocMemCache"
 
 
-_generation_readers = {}
+# Each thread's reader of the shared generation (``shared_generation``).
+_generation_reader_of_thread = threading.local()
 
 
 def shared_generation():
     """The generation from the shared cache, read as cheaply as it can be: with
-    Django's RedisCache, one GET on a redis client kept for the process (Django's
-    cache.get costs four times the CPU of the GET itself: key checks, a client
-    object per call); other backends, cache.get."""
-    reader = _generation_readers.get(threading.get_ident())
+    Django's RedisCache, one GET on a Redis connection of the thread's own; other
+    backends, cache.get."""
+    reader = getattr(_generation_reader_of_thread, "read", None)
     if reader is None:
-        reader = _generation_readers[threading.get_ident()] = _generation_reader()
+        reader = _generation_reader_of_thread.read = _generation_reader()
     return reader()
 
 
@@ -241,15 +242,46 @@ def _generation_reader():
 
     backend = caches_default()
     if isinstance(backend, RedisCache):
-        client = backend._cache.get_client(None, write=False)
-        raw_key = backend.make_and_validate_key(GENERATION_KEY)
-
-        def read():
-            value = client.get(raw_key)
-            return None if value is None else int(value)  # RedisSerializer keeps ints as text
-
-        return read
+        return RedisGenerationReader(backend)
     return lambda: cache.get(GENERATION_KEY)
+
+
+class RedisGenerationReader:
+    """GET of the generation on one Redis connection (a thread's own), sent ready packed.
+
+    Django's ``cache.get`` costs twice the CPU of this (measured: 59 µs against 30 µs
+    per read here): key checks, a client object per call, the pool's lock and its
+    poll of the socket before each command. Always the primary server (the pool
+    Django writes through), never a replica that might lag behind a publication.
+    A connection that fails (Redis restarted, a timeout) is closed and the GET sent
+    once more on a new one; a second failure is raised, as ``cache.get`` would."""
+
+    def __init__(self, backend):
+        import redis
+
+        self.failures = (redis.ConnectionError, redis.TimeoutError, OSError)
+        self.pool = backend._cache._get_connection_pool(write=True)
+        self.connection = self.pool.make_connection()
+        self.command = self.connection.pack_command("GET", backend.make_and_validate_key(GENERATION_KEY))
+        self.pid = os.getpid()
+
+    def __call__(self):
+        if self.pid != os.getpid():  # forked: the parent's socket is not ours to use
+            self.connection.disconnect()  # closed here, left open in the parent
+            self.connection, self.pid = self.pool.make_connection(), os.getpid()
+        for attempt in (1, 2):
+            try:
+                self.connection.send_packed_command(self.command, check_health=False)
+                value = self.connection.read_response()
+                break
+            except self.failures:
+                self.connection.disconnect()
+                if attempt == 2:
+                    raise
+            except BaseException:  # the reply may be half read: never reuse the socket
+                self.connection.disconnect()
+                raise
+        return None if value is None else int(value)  # RedisSerializer keeps ints as text
 
 
 def caches_default():

@@ -321,20 +321,22 @@ def test_no_response_is_stored_or_served_from_the_cache_in_the_minute_before_a_g
 
 
 def count_cache_calls(monkeypatch, shared):
-    """Calls to the cache backend (local memory) or commands sent to Redis."""
+    """Calls to the cache backend (local memory) or commands sent to Redis (on any
+    connection: the pool's or the generation reader's own)."""
     from django.core.cache import caches
 
     calls = []
     if shared:
-        import redis
+        from redis.connection import AbstractConnection
 
-        execute = redis.Redis.execute_command
+        send = AbstractConnection.send_packed_command
 
-        def counted_command(client, *args, **kwargs):
-            calls.append(args[0])
-            return execute(client, *args, **kwargs)
+        def counted_command(connection, command, *args, **kwargs):
+            packed = command if isinstance(command, bytes) else b"".join(command)
+            calls.append(packed.split(b"\r\n")[2].decode())  # *<n>, $<len>, the name
+            return send(connection, command, *args, **kwargs)
 
-        monkeypatch.setattr(redis.Redis, "execute_command", counted_command)
+        monkeypatch.setattr(AbstractConnection, "send_packed_command", counted_command)
     else:
         backend = caches["default"]
         inside = []  # get_many calls get: count the outer call only
@@ -359,7 +361,11 @@ def cache_backend(request, monkeypatch):
     """The public cache on local memory, then on Redis (skipped when there is none)."""
     from disclosures import public_cache
 
-    for name, fresh in (("local_entries", {}), ("stored_keys", set()), ("_generation_readers", {})):
+    for name, fresh in (
+        ("local_entries", {}),
+        ("stored_keys", set()),
+        ("_generation_reader_of_thread", threading.local()),
+    ):
         monkeypatch.setattr(public_cache, name, fresh)
     monkeypatch.setattr(public_cache, "bodies", public_cache.BodyMemory(public_cache.BODY_MEMORY_BYTES))
     if request.param == "locmem":
@@ -400,3 +406,123 @@ def test_a_version_page_is_served_as_the_current_page_is_with_one_cache_call(
             response = client.get(url)
         assert response.status_code == 200
         assert calls == (["GET"] if cache_backend else ["get_many"]), url
+
+
+# --- The generation's reader on Redis ----------------------------------------------------
+
+
+@pytest.fixture
+def redis_generation(cache_backend):
+    """(shared_generation, bump, the Redis client) with the cache on Redis."""
+    if not cache_backend:
+        pytest.skip("Redis only")
+    import redis
+
+    from disclosures import public_cache
+
+    public_cache.bump_generation()
+    return public_cache.shared_generation, public_cache.bump_generation, redis.Redis.from_url(REDIS_URL)
+
+
+@pytest.mark.parametrize("cache_backend", ["redis"], indirect=True)
+def test_the_generation_reader_sends_one_get_on_a_connection_of_its_own(redis_generation, monkeypatch):
+    from redis.connection import ConnectionPool
+
+    read, bump, _ = redis_generation
+    first = read()
+    # Not through the pool (its lock and its poll of the socket before each command).
+    monkeypatch.setattr(ConnectionPool, "get_connection", lambda *a, **k: pytest.fail("the pool was used"))
+    calls = count_cache_calls(monkeypatch, True)
+    assert read() == first
+    assert calls == ["GET"]
+    monkeypatch.undo()
+    bump()
+    assert read() == first + 1
+
+
+@pytest.mark.parametrize("cache_backend", ["redis"], indirect=True)
+def test_the_generation_reader_reconnects_when_its_connection_is_gone(redis_generation):
+    read, bump, server = redis_generation
+    first = read()
+    readers = [c for c in server.client_list() if c["cmd"] == "get"]
+    assert readers
+    for found in readers:  # as a Redis restart or a proxy's idle timeout would
+        server.client_kill_filter(_id=found["id"])
+    bump()
+    assert read() == first + 1  # one GET on a new connection, no error
+    assert read() == first + 1
+
+
+@pytest.mark.parametrize("cache_backend", ["redis"], indirect=True)
+def test_the_generation_reader_raises_when_redis_cannot_be_reached(redis_generation, monkeypatch):
+    import redis
+
+    from disclosures import public_cache
+
+    read, _, _ = redis_generation
+    read()
+    reader = public_cache._generation_reader_of_thread.read
+    reader.connection.disconnect()
+    monkeypatch.setattr(reader.connection, "port", free_port())  # nothing listens there
+    with pytest.raises(redis.ConnectionError):
+        read()
+
+
+@pytest.mark.parametrize("cache_backend", ["redis"], indirect=True)
+def test_threads_read_the_generation_each_on_its_own_connection(redis_generation):
+    from disclosures import public_cache
+
+    read, bump, _ = redis_generation
+    expected = read()
+    connections, wrong = set(), []
+
+    def reads():
+        for _ in range(300):
+            if read() != expected:
+                wrong.append(1)
+        connections.add(id(public_cache._generation_reader_of_thread.read.connection))
+
+    threads = [threading.Thread(target=reads) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert wrong == []  # replies never crossed between threads
+    assert len(connections) == 6
+
+
+@pytest.mark.parametrize("cache_backend", ["redis"], indirect=True)
+def test_a_forked_process_reads_the_generation_on_a_connection_of_its_own(redis_generation):
+    read, bump, _ = redis_generation
+    before = read()
+    bump()
+    pid = os.fork()
+    if pid == 0:  # the child: exit status 0 only if it reads the new generation
+        try:
+            os._exit(0 if read() == before + 1 and read() == before + 1 else 1)
+        except BaseException:
+            os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert read() == before + 1  # the parent's connection was left as it was
+
+
+def test_the_generation_is_read_from_the_primary_never_from_a_replica(monkeypatch):
+    """With LOCATION listing a primary and replicas, Django reads from a replica, which
+    may lag behind a publication: the generation is read from the primary."""
+    if not redis_available():
+        pytest.skip(f"no Redis at {REDIS_URL}")
+    import redis
+
+    from disclosures import public_cache
+
+    replica = REDIS_URL.rsplit("/", 1)[0] + "/14"  # a database with no generation in it
+    monkeypatch.setattr(public_cache, "_generation_reader_of_thread", threading.local())
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    redis.Redis.from_url(replica).flushdb()
+    backend = "django.core.cache.backends.redis.RedisCache"
+    with override_settings(CACHES={"default": {"BACKEND": backend, "LOCATION": [REDIS_URL, replica]}}):
+        public_cache.bump_generation()  # written to the primary
+        expected = int(redis.Redis.from_url(REDIS_URL).get(":1:" + public_cache.GENERATION_KEY))
+        assert [public_cache.shared_generation() for _ in range(5)] == [expected] * 5
+    redis.Redis.from_url(REDIS_URL).flushdb()
