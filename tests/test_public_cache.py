@@ -15,6 +15,8 @@ import pytest
 from django.core.cache import cache
 from django.test import override_settings
 
+from disclosures import public_cache
+
 from .test_publishing import publish_change
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,6 +89,38 @@ def test_cached_304_has_the_headers_of_the_full_stacks_304(
     assert slow.status_code == fast.status_code == 304
     assert dict(fast.headers) == dict(slow.headers)
     assert fast.content == b""
+
+
+def test_a_revalidation_with_the_very_etag_is_answered_without_parsing_it(
+    client, example_org, view_must_not_run, monkeypatch
+):
+    """The usual revalidation (the ETag sent back as it came) is a 304 without Django's
+    ETag parser; every other validator is read by it, as the full stack would."""
+    etag = client.get("/qolead/")["ETag"]
+    last_modified = client.get("/qolead/")["Last-Modified"]
+    view_must_not_run()
+    read_by_django = []
+    real = public_cache.get_conditional_response
+
+    def counted(*args, **kwargs):
+        read_by_django.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(public_cache, "get_conditional_response", counted)
+    assert client.get("/qolead/", HTTP_IF_NONE_MATCH=etag).status_code == 304
+    assert read_by_django == []
+    for validators, status in (
+        ({"HTTP_IF_NONE_MATCH": f'"other", {etag}'}, 304),
+        ({"HTTP_IF_NONE_MATCH": f"W/{etag}"}, 304),
+        ({"HTTP_IF_NONE_MATCH": "*"}, 304),
+        ({"HTTP_IF_NONE_MATCH": '"other"'}, 200),
+        ({"HTTP_IF_NONE_MATCH": '"other"', "HTTP_IF_MODIFIED_SINCE": last_modified}, 200),
+        ({"HTTP_IF_MODIFIED_SINCE": last_modified}, 304),
+        ({"HTTP_IF_MODIFIED_SINCE": "Sat, 01 Jan 2000 00:00:00 GMT"}, 200),
+    ):
+        read_by_django.clear()
+        assert client.get("/qolead/", **validators).status_code == status, validators
+        assert read_by_django == [1], validators
 
 
 def test_new_version_is_served_on_the_next_request_after_publish(client, sheet):
