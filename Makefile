@@ -51,6 +51,9 @@ clean:
 # both always run; the status is the first one's failure (3: the machine was busy).
 bench: install
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	# WeasyPrint subsets fonts with HarfBuzz when this library is there (fontTools otherwise: slower).
+	dpkg-query -W -f='$${Status}' libharfbuzz-subset0 2>/dev/null | grep -q "install ok installed" \
+		|| (apt-get update -qq && apt-get install -y -qq libharfbuzz-subset0)
 	redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || ( $(REDIS_START) )
 	status=0; \
 	$(PY) scripts/bench.py --cache locmem $(BENCH_ARGS) || status=$$?; \
