@@ -4,4 +4,8 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "disclosure_portal.settings")
 
-application = get_wsgi_application()
+django_application = get_wsgi_application()
+
+from disclosures.public_cache import prefetch_generation  # noqa: E402 (needs the settings)
+
+application = prefetch_generation(django_application)

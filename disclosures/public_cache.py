@@ -231,10 +231,14 @@ def shared_generation():
     """The generation from the shared cache, read as cheaply as it can be: with
     Django's RedisCache, one GET on a Redis connection of the thread's own; other
     backends, cache.get."""
+    return _thread_reader()()
+
+
+def _thread_reader():
     reader = getattr(_generation_reader_of_thread, "read", None)
     if reader is None:
         reader = _generation_reader_of_thread.read = _generation_reader()
-    return reader()
+    return reader
 
 
 def _generation_reader():
@@ -254,7 +258,10 @@ class RedisGenerationReader:
     poll of the socket before each command. Always the primary server (the pool
     Django writes through), never a replica that might lag behind a publication.
     A connection that fails (Redis restarted, a timeout) is closed and the GET sent
-    once more on a new one; a second failure is raised, as ``cache.get`` would."""
+    once more on a new one; a second failure is raised, as ``cache.get`` would.
+
+    ``send()`` sends the GET ahead (``prefetch_generation``, at the start of a
+    request), the call reads its reply: Redis answers while the request is parsed."""
 
     def __init__(self, backend):
         import redis
@@ -263,25 +270,88 @@ class RedisGenerationReader:
         self.pool = backend._cache._get_connection_pool(write=True)
         self.connection = self.pool.make_connection()
         self.command = self.connection.pack_command("GET", backend.make_and_validate_key(GENERATION_KEY))
-        self.pid = os.getpid()
+        self.pending = False  # a GET sent whose reply is not read yet
+
+    def send(self):
+        if self.pending:
+            return
+        try:
+            self.connection.send_packed_command(self.command, check_health=False)
+            self.pending = True
+        except self.failures:
+            self.close()  # the read sends it again, on a new connection
 
     def __call__(self):
-        if self.pid != os.getpid():  # forked: the parent's socket is not ours to use
-            self.connection.disconnect()  # closed here, left open in the parent
-            self.connection, self.pid = self.pool.make_connection(), os.getpid()
         for attempt in (1, 2):
             try:
-                self.connection.send_packed_command(self.command, check_health=False)
+                if not self.pending:
+                    self.connection.send_packed_command(self.command, check_health=False)
+                    self.pending = True
                 value = self.connection.read_response()
+                self.pending = False
                 break
             except self.failures:
-                self.connection.disconnect()
+                self.close()
                 if attempt == 2:
                     raise
             except BaseException:  # the reply may be half read: never reuse the socket
-                self.connection.disconnect()
+                self.close()
                 raise
         return None if value is None else int(value)  # RedisSerializer keeps ints as text
+
+    def discard(self):
+        """Read and drop the reply of a GET sent ahead and not used (the request was
+        not one the cache answers: a redirect, an error): never the next request's."""
+        if self.pending:
+            try:
+                self.connection.read_response()
+                self.pending = False
+            except Exception:  # the request's own response stands; the next one reconnects
+                self.close()
+
+    def close(self):
+        self.connection.disconnect()
+        self.pending = False
+
+
+def prefetch_generation(application):
+    """The WSGI application, sending the generation's GET to Redis as soon as a request
+    that the cache may answer arrives (anonymous GET/HEAD without a query string, not a
+    static file), before Django parses it; PublicResponseCacheMiddleware reads the
+    reply, there by then, and the thread does not wait for Redis. A reply not read
+    is dropped when the request ends. Other caches: the application as it is."""
+
+    def application_prefetching(environ, start_response):
+        reader = None
+        if (
+            environ.get("REQUEST_METHOD") in ("GET", "HEAD")
+            and not environ.get("QUERY_STRING")
+            and not environ.get("PATH_INFO", "").startswith(settings.STATIC_URL)
+            and settings.SESSION_COOKIE_NAME not in environ.get("HTTP_COOKIE", "")
+            and cache_is_shared()
+        ):
+            reader = _thread_reader()
+            if isinstance(reader, RedisGenerationReader):
+                reader.send()
+            else:
+                reader = None
+        try:
+            return application(environ, start_response)
+        finally:
+            if reader is not None:
+                reader.discard()
+
+    return application_prefetching
+
+
+def _forget_readers_after_fork():
+    # A forked child must not use its parent's sockets: each thread of the child
+    # makes its own reader (the parent's stay open in the parent).
+    global _generation_reader_of_thread
+    _generation_reader_of_thread = threading.local()
+
+
+os.register_at_fork(after_in_child=_forget_readers_after_fork)
 
 
 def caches_default():

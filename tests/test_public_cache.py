@@ -2,6 +2,7 @@
 headers and body as the full stack, never a draft, never stale after a publish."""
 
 import datetime
+import json
 import os
 import socket
 import subprocess
@@ -560,3 +561,122 @@ def test_the_generation_is_read_from_the_primary_never_from_a_replica(monkeypatc
         expected = int(redis.Redis.from_url(REDIS_URL).get(":1:" + public_cache.GENERATION_KEY))
         assert [public_cache.shared_generation() for _ in range(5)] == [expected] * 5
     redis.Redis.from_url(REDIS_URL).flushdb()
+
+
+# --- The generation's GET sent as a request arrives (WSGI) ------------------------------
+
+
+def wsgi_get(path, **extra):
+    """(status, body) of a request through the WSGI application gunicorn serves."""
+    import io
+
+    from disclosure_portal.wsgi import application
+
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": path,
+        "QUERY_STRING": "",
+        "SERVER_NAME": "testserver",
+        "SERVER_PORT": "80",
+        "HTTP_HOST": "testserver",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "wsgi.input": io.BytesIO(),
+        "wsgi.url_scheme": "http",
+        "wsgi.errors": sys.stderr,
+    }
+    environ.update(extra)
+    started = []
+    body = application(environ, lambda status, headers, exc_info=None: started.append(status))
+    content = b"".join(body)
+    body.close()
+    return started[0], content
+
+
+@pytest.fixture
+def watch_django(monkeypatch):
+    """Whether the generation's GET was already sent when Django got each request."""
+    from disclosure_portal import wsgi
+
+    seen = []
+    django_application = wsgi.django_application
+
+    def watched(environ, start_response):
+        reader = getattr(public_cache._generation_reader_of_thread, "read", None)
+        seen.append(getattr(reader, "pending", False))
+        return django_application(environ, start_response)
+
+    monkeypatch.setattr(wsgi, "application", public_cache.prefetch_generation(watched))
+    return seen
+
+
+@pytest.mark.parametrize("cache_backend", ["redis"], indirect=True)
+def test_the_generation_is_asked_of_redis_before_django_parses_the_request(
+    example_org, cache_backend, watch_django, monkeypatch
+):
+    assert wsgi_get("/qolead/")[0].startswith("200")  # built and stored
+    calls = count_cache_calls(monkeypatch, True)
+    status, body = wsgi_get("/qolead/")
+    assert status.startswith("200") and "代行機関" in body.decode()
+    assert watch_django == [True, True]  # sent ahead, both times
+    assert calls == ["GET"]  # one GET, its reply read by the cache's middleware
+    assert public_cache._generation_reader_of_thread.read.pending is False
+
+
+@pytest.mark.parametrize("cache_backend", ["redis"], indirect=True)
+def test_a_reply_not_used_is_dropped_and_never_read_by_the_next_request(sheet, cache_backend, watch_django):
+    assert wsgi_get("/qolead/current.json")[0].startswith("200")
+    # Refused before the cache's middleware reads the generation (unknown Host: 400).
+    assert wsgi_get("/qolead/current.json", HTTP_HOST="evil.example")[0].startswith("400")
+    assert watch_django[-1] is True
+    assert public_cache._generation_reader_of_thread.read.pending is False
+    publish_change(sheet, "第2版です。", hours_system="24時間")
+    status, body = wsgi_get("/qolead/current.json")
+    assert json.loads(body)["publication"]["version"] == 2
+
+
+@pytest.mark.parametrize("cache_backend", ["redis", "locmem"], indirect=True)
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"QUERY_STRING": "a=1"},
+        {"REQUEST_METHOD": "POST"},
+        {"PATH_INFO": "/static/css/portal.css"},
+        {"HTTP_COOKIE": "sessionid=abc"},
+    ],
+)
+def test_nothing_is_sent_ahead_for_requests_the_cache_never_answers(
+    example_org, cache_backend, watch_django, extra
+):
+    path = extra.pop("PATH_INFO", "/qolead/")
+    wsgi_get(path, **extra)
+    assert watch_django == [False]
+
+
+@pytest.mark.parametrize("cache_backend", ["locmem"], indirect=True)
+def test_nothing_is_sent_ahead_with_local_memory(example_org, cache_backend, watch_django):
+    assert wsgi_get("/qolead/")[0].startswith("200")
+    assert wsgi_get("/qolead/")[0].startswith("200")
+    assert watch_django == [False, False]
+
+
+@pytest.mark.parametrize("cache_backend", ["redis"], indirect=True)
+def test_a_get_that_cannot_be_sent_ahead_is_sent_again_when_read(
+    example_org, cache_backend, watch_django, monkeypatch
+):
+    from redis.connection import AbstractConnection
+
+    assert wsgi_get("/qolead/")[0].startswith("200")
+    reader = public_cache._generation_reader_of_thread.read
+    real_send, failures = AbstractConnection.send_packed_command, []
+
+    def fails_once(connection, *args, **kwargs):
+        if not failures:
+            failures.append(1)
+            raise ConnectionError("connection reset")
+        return real_send(connection, *args, **kwargs)
+
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", fails_once)
+    status, _ = wsgi_get("/qolead/")
+    assert status.startswith("200")
+    assert failures == [1] and watch_django[-1] is False  # closed, not pending
+    assert reader.pending is False
