@@ -89,11 +89,21 @@ def test_a_render_runs_without_the_garbage_collector_and_turns_it_on_again(monke
         seen.append(gc.isenabled())
         return write_pdf(document, *args, **kwargs)
 
+    collected = []
+    collect = gc.collect
+
+    def observed_collect(*generation):
+        collected.append(generation)
+        return collect(*generation)
+
     monkeypatch.setattr(weasyprint.Document, "write_pdf", observed_write_pdf)
+    monkeypatch.setattr(gc, "collect", observed_collect)
     assert gc.isenabled()
     render_example(publication)
     assert seen == [False]
     assert gc.isenabled()
+    # What the render made, in the youngest generation: not a full pass over the process.
+    assert collected == [(0,)]
 
 
 def test_a_font_stylesheet_that_fails_is_not_kept_and_fails_every_render(tmp_path):
