@@ -655,6 +655,15 @@ class Publication(models.Model):
             models.UniqueConstraint(fields=["organization", "number"], name="one_number_per_version"),
             models.CheckConstraint(condition=models.Q(number__gte=1), name="version_numbers_start_at_1"),
         ]
+        indexes = [
+            # Which version is current (Publication.objects.current(): the highest number
+            # live by now, per organisation), read from this index alone: in SQLite the
+            # rows themselves hold the PDF and the snapshot before these columns, and
+            # reading them took 20 ms for 1,000 organisations (2 ms from the index).
+            models.Index(
+                fields=["organization", "number", "live_from", "published_at"], name="publication_current"
+            ),
+        ]
 
     def __str__(self):
         return f"{self.title} 第{self.number}版"

@@ -593,3 +593,20 @@ def test_bench_generator_refuses_a_database_with_real_organisations(example_org)
     with pytest.raises(CommandError, match="ベンチマーク用ではない代行機関"):
         call_command("generate_directory_bench", count=3, verbosity=0)
     assert not Organization.objects.filter(slug__startswith=SLUG_PREFIX).exists()
+
+
+def test_which_version_is_current_is_read_from_an_index_alone(three):
+    """SQLite keeps a version's PDF and snapshot in its row before the columns that
+    say which version is current: reading the rows for them took 20 ms for 1,000
+    organisations. The directory's query reads them from the `publication_current` index."""
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's query plan (PostgreSQL keeps large values apart from the row)")
+    sql, params = directory.directory_queryset({}).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+        plan = [row[-1] for row in cursor.fetchall()]
+    publication_steps = [step for step in plan if " V0" in step or " U0" in step]
+    assert publication_steps, plan
+    assert all("USING COVERING INDEX publication_current" in step for step in publication_steps), plan
