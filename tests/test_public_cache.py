@@ -586,9 +586,20 @@ def wsgi_get(path, **extra):
     }
     environ.update(extra)
     started = []
-    body = application(environ, lambda status, headers, exc_info=None: started.append(status))
-    content = b"".join(body)
-    body.close()
+    # As Django's test client does: the handler's signals must not close the test's
+    # database connection (its transaction, on PostgreSQL).
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        body = application(environ, lambda status, headers, exc_info=None: started.append(status))
+        content = b"".join(body)
+        body.close()
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
     return started[0], content
 
 
