@@ -460,17 +460,17 @@ def redis_generation(cache_backend):
 
 
 @pytest.mark.parametrize("cache_backend", ["redis"], indirect=True)
-def test_the_generation_reader_sends_one_get_on_a_connection_of_its_own(redis_generation, monkeypatch):
+def test_the_generation_reader_sends_one_get_on_a_connection_of_its_own(redis_generation):
     from redis.connection import ConnectionPool
 
     read, bump, _ = redis_generation
     first = read()
     # Not through the pool (its lock and its poll of the socket before each command).
-    monkeypatch.setattr(ConnectionPool, "get_connection", lambda *a, **k: pytest.fail("the pool was used"))
-    calls = count_cache_calls(monkeypatch, True)
-    assert read() == first
-    assert calls == ["GET"]
-    monkeypatch.undo()
+    with pytest.MonkeyPatch.context() as patch:  # undone alone, not the fixtures' patches
+        patch.setattr(ConnectionPool, "get_connection", lambda *a, **k: pytest.fail("the pool was used"))
+        calls = count_cache_calls(patch, True)
+        assert read() == first
+        assert calls == ["GET"]
     bump()
     assert read() == first + 1
 
