@@ -116,6 +116,10 @@ USED_WITHOUT_AN_IMPORT = {
             and "gunicorn" in _read("scripts/bench.py")
         ),
     ),
+    "pydyf": (
+        "WeasyPrint's PDF writer, whose objects the harness's last finisher writes once",
+        lambda: "def _write_each_object_once(pdf)" in _read("disclosures/pdf/harness.py"),
+    ),
     "django-ipware": (
         "django-axes finds the client's address with it (the AXES_IPWARE_* settings)",
         lambda: "AXES_IPWARE_META_PRECEDENCE_ORDER" in _read("disclosure_portal/settings.py"),

@@ -158,3 +158,56 @@ def test_two_threads_rendering_at_once_share_the_fonts_and_get_the_same_pdf(exam
     assert not errors
     assert len(results) == 2 and results[0] == results[1]
     assert gc.isenabled()
+
+
+class Serialisations:
+    """How many times each object of the rendered PDF was turned into bytes (pydyf's
+    ``data``) while it was written."""
+
+    def __init__(self, monkeypatch):
+        import pydyf
+
+        self.pdf = None
+        self.made = {}
+        finish = harness._finish
+
+        def finish_recorded(document, pdf):
+            finish(document, pdf)
+            self.pdf = pdf
+
+        monkeypatch.setattr(harness, "_finish", finish_recorded)
+        for cls in (pydyf.Dictionary, pydyf.Stream, pydyf.Array):
+            data = cls.data
+
+            def counted(obj, data=data):
+                self.made[id(obj)] = self.made.get(id(obj), 0) + 1
+                return data.fget(obj)
+
+            monkeypatch.setattr(cls, "data", property(counted))
+
+    def of_objects(self):
+        return [self.made.get(id(obj), 0) for obj in self.pdf.objects if obj.free != "f"]
+
+
+def test_each_object_of_the_pdf_is_made_and_compressed_once(monkeypatch, example_org):
+    """pydyf makes every object a second time to hash them into the PDF/A trailer's /ID:
+    each stream compressed again (the fonts' 354 KB at zlib level 9). Not any more."""
+    publication = example_org.publications.get(number=1)
+    serialisations = Serialisations(monkeypatch)
+    pdf = render_example(publication)
+    counts = serialisations.of_objects()
+    assert len(counts) > 1000  # fonts, pages, their contents, the structure tree…
+    assert set(counts) == {1}
+    assert b"/ID [" in pdf  # the PDF/A identifier is still written
+
+
+def test_the_pdf_written_once_has_the_same_bytes(monkeypatch, example_org):
+    publication = example_org.publications.get(number=1)
+    written_once = render_example(publication)
+    monkeypatch.setattr(harness, "_finish", harness._text_on_its_element)  # without the memo
+    serialisations = Serialisations(monkeypatch)
+    written_twice = render_example(publication)
+    # What pydyf does on its own: all twice but the cross-reference stream, made last.
+    counts = serialisations.of_objects()
+    assert counts[:-1] == [2] * (len(counts) - 1) and counts[-1] == 1
+    assert written_once == written_twice
