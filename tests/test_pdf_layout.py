@@ -471,6 +471,16 @@ def test_option_labels_never_break(sheet, example_pages):
     assert not broken
 
 
+def test_the_break_allowed_between_options_is_nowhere_in_the_text_layer(sheet, tmp_path):
+    """The PDF's HTML allows a line break between options with a zero-width space
+    (templates/disclosures/cells/options.html): a reader copying the text gets none."""
+    snapshot = build_snapshot(sheet)
+    assert '&#8203;<span class="option-label">' in publication_html(snapshot, number=1, **DATES)
+    text = raw_text(pdf_of(sheet, tmp_path))
+    assert "\u200b" not in text
+    assert "■自己導入□借用" in squeeze(text)
+
+
 def page_of(text, texts):
     return next(number for number, page in enumerate(texts) if squeeze(text) in page)
 

@@ -29,7 +29,7 @@ def publication_html(snapshot, *, number, published_at, sheet_updated_on, checkl
         checklist_updated_on=checklist_updated_on,
     )
     published_on = japanese_date(timezone.localdate(published_at))
-    context.update(published_at=published_at, published_on=published_on, draft=draft)
+    context.update(published_at=published_at, published_on=published_on, draft=draft, for_pdf=True)
     return render_to_string("disclosures/pdf.html", context)
 
 
