@@ -57,7 +57,7 @@ bench: install
 	redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || ( $(REDIS_START) )
 	status=0; \
 	$(PY) scripts/bench.py --cache locmem $(BENCH_ARGS) || status=$$?; \
-	$(PY) scripts/bench.py --cache redis --pdf-runs 2 $(BENCH_ARGS) || { s=$$?; [ $$status -ne 0 ] || status=$$s; }; \
+	$(PY) scripts/bench.py --cache redis $(BENCH_ARGS) || { s=$$?; [ $$status -ne 0 ] || status=$$s; }; \
 	$(PY) scripts/bench_directory.py || { s=$$?; [ $$status -ne 0 ] || status=$$s; }; \
 	exit $$status
 
