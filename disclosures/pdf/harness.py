@@ -443,13 +443,19 @@ def _write_each_object_once(pdf) -> None:
     stream, the information dictionary) too. The same bytes, the same /ID."""
     for obj in pdf.objects:
         obj.__class__ = _written_once(type(obj))
-    add_object = pdf.add_object
+    pdf.__class__ = _adding_written_once(type(pdf))
 
-    def add_object_written_once(obj):
-        obj.__class__ = _written_once(type(obj))
-        add_object(obj)
 
-    pdf.add_object = add_object_written_once
+@functools.cache
+def _adding_written_once(cls):
+    """``cls`` (pydyf's PDF) whose objects added from now on are written once too."""
+
+    class AddingWrittenOnce(cls):
+        def add_object(self, obj):
+            obj.__class__ = _written_once(type(obj))
+            super().add_object(obj)
+
+    return AddingWrittenOnce
 
 
 def _finish(document, pdf) -> None:
