@@ -475,7 +475,7 @@ def test_the_break_allowed_between_options_is_nowhere_in_the_text_layer(sheet, t
     """The PDF's HTML allows a line break between options with a zero-width space
     (templates/disclosures/cells/options.html): a reader copying the text gets none."""
     snapshot = build_snapshot(sheet)
-    assert '&#8203;<span class="option-label">' in publication_html(snapshot, number=1, **DATES)
+    assert "&#8203;</li>" in publication_html(snapshot, number=1, **DATES)
     text = raw_text(pdf_of(sheet, tmp_path))
     assert "\u200b" not in text
     assert "■自己導入□借用" in squeeze(text)
